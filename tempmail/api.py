@@ -1,0 +1,318 @@
+"""The JSON API's endpoints: request in, domain call, response out. No SQL, no MIME.
+
+Endpoints raise `TempmailError`s and let the one handler in `app.py` render them. Every inbox and
+message route authenticates with `Authorization: Bearer <token>`; a message of another inbox, an
+unknown id and an expired inbox all answer the same 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+from collections.abc import AsyncIterator
+from typing import Any, TypedDict
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from tempmail import wire
+from tempmail.clock import iso_time, now_ms
+from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
+from tempmail.events import EventHub
+from tempmail.inboxes import Access, Inboxes
+from tempmail.records import Content
+from tempmail.sanitize import Sanitizer
+from tempmail.storage import Store
+
+MAX_BODY_BYTES = 16 * 1024
+KEEPALIVE_SECONDS = 15.0
+NO_STORE = {"Cache-Control": "no-store"}
+QUERY_TOKEN_NAMES = frozenset({"token", "access_token", "bearer", "auth", "authorization"})
+# Types a browser could render or run if opened directly; attachments of these are served opaque.
+ACTIVE_TYPES = ("html", "xml", "svg", "javascript", "ecmascript", "x-shockwave-flash", "pdf")
+
+
+class State(TypedDict):
+    """What the lifespan hands to every request (`request.state`)."""
+
+    store: Store
+    inboxes: Inboxes
+    hub: EventHub
+    sanitizer: Sanitizer
+
+
+_encoder = msgspec.json.Encoder()
+_create_decoder = msgspec.json.Decoder(wire.CreateInbox)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        _encoder.encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    if QUERY_TOKEN_NAMES & {name.lower() for name in request.query_params}:
+        raise BadRequest(
+            "Tokens are not accepted in the query string; send Authorization: Bearer <token>."
+        )
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be: Bearer <token>.")
+    return token.strip()
+
+
+async def _access(request: Request) -> Access:
+    inboxes: Inboxes = request.state.inboxes
+    return await inboxes.authenticate(_bearer(request))
+
+
+async def _inbox_access(request: Request) -> Access:
+    access = await _access(request)
+    if access.inbox.id != request.path_params["inbox_id"]:
+        raise NotFound("Inbox not found.")
+    return access
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    return bytes(body)
+
+
+def _decode_create(body: bytes) -> wire.CreateInbox:
+    if not body.strip():
+        return wire.CreateInbox()
+    try:
+        return _create_decoder.decode(body)
+    except msgspec.ValidationError as error:
+        raise Invalid(f"Invalid request body: {error}.") from None
+    except msgspec.DecodeError:
+        raise BadRequest("The request body is not valid JSON.") from None
+
+
+async def create_inbox(request: Request) -> Response:
+    """POST /api/v1/inboxes"""
+    command = _decode_create(await _read_body(request))
+    inboxes: Inboxes = request.state.inboxes
+    created = await inboxes.create(command.ttl_hours)
+    return json_response(
+        wire.NewInbox(
+            inbox_id=created.inbox.id,
+            address=created.inbox.address,
+            token=created.token,
+            expires_at=iso_time(created.inbox.expires_at),
+        ),
+        status=201,
+    )
+
+
+async def get_inbox(request: Request) -> Response:
+    """GET /api/v1/inboxes/{inbox_id}"""
+    access = await _inbox_access(request)
+    inboxes: Inboxes = request.state.inboxes
+    return json_response(
+        wire.InboxInfo(
+            inbox_id=access.inbox.id,
+            address=access.inbox.address,
+            expires_at=iso_time(access.inbox.expires_at),
+            message_count=await inboxes.message_count(access),
+        )
+    )
+
+
+async def delete_inbox(request: Request) -> Response:
+    """DELETE /api/v1/inboxes/{inbox_id}"""
+    access = await _inbox_access(request)
+    inboxes: Inboxes = request.state.inboxes
+    await inboxes.delete(access)
+    return json_response(wire.Confirmation("Inbox deleted successfully"))
+
+
+async def list_messages(request: Request) -> Response:
+    """GET /api/v1/inboxes/{inbox_id}/messages"""
+    access = await _inbox_access(request)
+    inboxes: Inboxes = request.state.inboxes
+    summaries = [
+        wire.MessageSummary(
+            id=row.id,
+            sender=summary.sender,
+            subject=summary.subject,
+            preview=summary.preview,
+            received_at=iso_time(row.received_at),
+            has_attachments=summary.has_attachments,
+        )
+        for row, summary in await inboxes.list_messages(access)
+    ]
+    return json_response(wire.MessageList(messages=summaries, count=len(summaries)))
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "false").lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no", ""):
+        return False
+    raise BadRequest(f"Query parameter {name} must be true or false.")
+
+
+async def _content(request: Request) -> tuple[Access, str, int, Content]:
+    access = await _access(request)
+    inboxes: Inboxes = request.state.inboxes
+    row = await inboxes.get_row(access, request.path_params["message_id"])
+    return access, row.id, row.received_at, await inboxes.open_content(access, row)
+
+
+async def get_message(request: Request) -> Response:
+    """GET /api/v1/messages/{message_id}"""
+    allow_remote = _flag(request, "remote_images")
+    _, message_id, received_at, content = await _content(request)
+    sanitizer: Sanitizer = request.state.sanitizer
+    inline = {
+        item.content_id: (item.content_type, item.data)
+        for item in content.attachments
+        if item.content_id
+    }
+    body_html, blocked = (
+        await asyncio.to_thread(sanitizer.clean, content.html, inline, allow_remote)
+        if content.html
+        else ("", 0)
+    )
+    return json_response(
+        wire.MessageDetail(
+            id=message_id,
+            sender=content.sender,
+            to=content.to,
+            cc=content.cc,
+            subject=content.subject,
+            date=content.date,
+            body_html=body_html,
+            body_text=content.text,
+            received_at=iso_time(received_at),
+            attachments=[
+                wire.AttachmentInfo(item.id, item.filename, item.content_type, item.size)
+                for item in content.attachments
+            ],
+            remote_images_blocked=blocked,
+        )
+    )
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback and the RFC 5987 UTF-8 name; no quotes or CR/LF."""
+    fallback = "".join(
+        char if char.isascii() and char.isprintable() and char not in '"\\;' else "_"
+        for char in filename
+    )
+    encoded = urllib.parse.quote(filename, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def _download(data: bytes, content_type: str, filename: str) -> Response:
+    if any(marker in content_type for marker in ACTIVE_TYPES) or "/" not in content_type:
+        content_type = "application/octet-stream"
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            **NO_STORE,
+            "Content-Disposition": content_disposition(filename),
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+async def get_raw(request: Request) -> Response:
+    """GET /api/v1/messages/{message_id}/raw"""
+    _, message_id, _, content = await _content(request)
+    response = _download(content.raw, "message/rfc822", f"message-{message_id}.eml")
+    return response
+
+
+async def get_attachment(request: Request) -> Response:
+    """GET /api/v1/messages/{message_id}/attachments/{attachment_id}"""
+    _, _, _, content = await _content(request)
+    wanted = request.path_params["attachment_id"]
+    for item in content.attachments:
+        if item.id == wanted:
+            return _download(item.data, item.content_type, item.filename)
+    raise NotFound("Attachment not found.")
+
+
+async def delete_message(request: Request) -> Response:
+    """DELETE /api/v1/messages/{message_id}"""
+    access = await _access(request)
+    inboxes: Inboxes = request.state.inboxes
+    await inboxes.delete_message(access, request.path_params["message_id"])
+    return json_response(wire.Confirmation("Message deleted successfully"))
+
+
+def _sse(kind: str, data: Any) -> bytes:
+    return b"event: " + kind.encode() + b"\ndata: " + _encoder.encode(data) + b"\n\n"
+
+
+async def _event_stream(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
+    with hub.subscribe(access.inbox.id) as queue:
+        yield b": connected\n\n"
+        while True:
+            remaining = (access.inbox.expires_at - now_ms()) / 1000
+            if remaining <= 0:
+                yield _sse("expired", {})
+                return
+            try:
+                event = await asyncio.wait_for(queue.get(), min(KEEPALIVE_SECONDS, remaining))
+            except TimeoutError:
+                yield b": ping\n\n"
+                continue
+            if event.kind == "overflow":
+                return
+            yield _sse(event.kind, event.data)
+            if event.kind in ("expired", "deleted"):
+                return
+
+
+async def inbox_events(request: Request) -> Response:
+    """GET /api/v1/inboxes/{inbox_id}/events (Server-Sent Events)"""
+    access = await _inbox_access(request)
+    return StreamingResponse(
+        _event_stream(request.state.hub, access),
+        media_type="text/event-stream",
+        headers={**NO_STORE, "X-Accel-Buffering": "no"},
+    )
+
+
+async def health(request: Request) -> Response:
+    """GET /health"""
+    store: Store = request.state.store
+    await store.ping()
+    return json_response(wire.Health("ok"))
+
+
+routes = [
+    Route("/api/v1/inboxes", create_inbox, methods=["POST"]),
+    Route("/api/v1/inboxes/{inbox_id}", get_inbox, methods=["GET"]),
+    Route("/api/v1/inboxes/{inbox_id}", delete_inbox, methods=["DELETE"]),
+    Route("/api/v1/inboxes/{inbox_id}/messages", list_messages, methods=["GET"]),
+    Route("/api/v1/inboxes/{inbox_id}/events", inbox_events, methods=["GET"]),
+    Route("/api/v1/messages/{message_id}", get_message, methods=["GET"]),
+    Route("/api/v1/messages/{message_id}", delete_message, methods=["DELETE"]),
+    Route("/api/v1/messages/{message_id}/raw", get_raw, methods=["GET"]),
+    Route(
+        "/api/v1/messages/{message_id}/attachments/{attachment_id}", get_attachment, methods=["GET"]
+    ),
+    Route("/health", health, methods=["GET"]),
+]

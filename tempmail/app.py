@@ -1,0 +1,209 @@
+"""The composition root: builds every collaborator, the lifespan, the routes and error handling.
+
+Lifespan order (teardown runs in reverse): storage -> SMTP listener -> expiry task. On SIGTERM
+uvicorn runs the lifespan's shutdown, so all teardown lives here: stop expiry, stop the SMTP
+listener (deliveries in progress finish first), close the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tempmail import api, openapi, wire
+from tempmail.delivery import Deliverer
+from tempmail.errors import IntegrityError, StorageError, TempmailError, Unavailable
+from tempmail.events import EventHub
+from tempmail.expiry import Expirer
+from tempmail.inboxes import Inboxes
+from tempmail.keys import ServerKeys
+from tempmail.sanitize import Sanitizer
+from tempmail.settings import Settings
+from tempmail.smtp import Handler, Listener
+from tempmail.storage import SQLiteStore
+
+log = logging.getLogger(__name__)
+
+
+def _static_dir() -> Path:
+    """`static/` beside the package in a clone, or where a non-editable install put it."""
+    beside = Path(__file__).resolve().parent.parent / "static"
+    installed = Path(sys.prefix) / "share" / "tempmail" / "static"
+    return beside if beside.is_dir() or not installed.is_dir() else installed
+
+
+STATIC_DIR = _static_dir()
+DATABASE_FILE = "tempmail.sqlite3"
+PAGE_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        # Remote images only ever load inside a message frame whose own policy allows them,
+        # and only after the person asked for them (see static/app.js).
+        "img-src 'self' data: blob: http: https:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "frame-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'none'",
+    )
+)
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+
+
+class SecurityHeaders:
+    """Adds the headers every response needs; HTML pages get the page policy."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                content_type = next(
+                    (value for name, value in headers if name.lower() == b"content-type"), b""
+                )
+                policy = PAGE_POLICY if content_type.startswith(b"text/html") else OTHER_POLICY
+                additions = {
+                    b"x-content-type-options": b"nosniff",
+                    b"referrer-policy": b"no-referrer",
+                    b"x-frame-options": b"DENY",
+                    b"content-security-policy": policy.encode(),
+                    b"cross-origin-opener-policy": b"same-origin",
+                    b"cross-origin-resource-policy": b"same-origin",
+                }
+                headers.extend(
+                    (name, value) for name, value in additions.items() if name not in names
+                )
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _error(status: int, code: str, text: str, headers: Mapping[str, str] | None = None) -> Response:
+    return api.json_response(wire.Error(code, text), status, dict(headers or {}))
+
+
+async def _tempmail_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, TempmailError)
+    return _error(error.status, error.code, error.message, error.headers)
+
+
+async def _storage_error(request: Request, error: Exception) -> Response:
+    unavailable = Unavailable("Storage is temporarily unavailable; try again shortly.")
+    return await _tempmail_error(request, unavailable)
+
+
+async def _integrity_error(request: Request, error: Exception) -> Response:
+    log.error("sealed data failed to authenticate on %s", request.url.path)
+    return _error(500, "internal_error", "The server could not read this item.")
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = _HTTP_CODES.get(error.status_code, "http_error")
+    text = "Not found." if error.status_code == 404 else str(error.detail)
+    return _error(error.status_code, code, text, error.headers)
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    log.error("unhandled %s on %s", type(error).__name__, request.url.path, exc_info=error)
+    return _error(500, "internal_error", "The server could not complete the request.")
+
+
+async def _openapi(request: Request) -> Response:
+    return api.json_response(openapi.build())
+
+
+async def _docs(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "docs.html", media_type="text/html")
+
+
+class Runtime:
+    """Handles to the running server that the CLI and tests need (bound SMTP address)."""
+
+    def __init__(self) -> None:
+        self.listener: Listener | None = None
+        self.expirer: Expirer | None = None
+        self.started = asyncio.Event()
+
+    @property
+    def smtp_address(self) -> tuple[str, int]:
+        assert self.listener is not None
+        return self.listener.addresses[0]
+
+
+def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = None) -> Starlette:
+    """Build the ASGI application; collaborators are created in its lifespan."""
+    runtime = runtime or Runtime()
+    sanitizer = Sanitizer()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[api.State]:
+        async with contextlib.AsyncExitStack() as stack:
+            store = await SQLiteStore.open(settings.data_path / DATABASE_FILE)
+            stack.push_async_callback(store.close)
+            hub = EventHub()
+            inboxes = Inboxes(store, keys, settings, hub)
+            deliverer = Deliverer(store, hub, settings.inbox.max_messages)
+            listener = Listener(Handler(store, deliverer, settings), settings)
+            await listener.start()
+            stack.push_async_callback(listener.stop)
+            expirer = Expirer(store, hub)
+            expiry_task = asyncio.create_task(
+                expirer.run_forever(settings.expiry.interval_seconds), name="tempmail-expiry"
+            )
+            stack.push_async_callback(_cancel, expiry_task)
+            runtime.listener, runtime.expirer = listener, expirer
+            runtime.started.set()
+            yield {"store": store, "inboxes": inboxes, "hub": hub, "sanitizer": sanitizer}
+            log.info("shutting down")
+
+    routes = [
+        *api.routes,
+        Route("/openapi.json", _openapi, methods=["GET"]),
+        Route("/docs", _docs, methods=["GET"]),
+        Mount("/", StaticFiles(directory=STATIC_DIR, html=True, check_dir=False), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            TempmailError: _tempmail_error,
+            StorageError: _storage_error,
+            IntegrityError: _integrity_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,18 @@
+"""Time as the server stores it (integer milliseconds, UTC) and as the API shows it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+def iso_time(milliseconds: int) -> str:
+    """Milliseconds since the epoch as ISO 8601 UTC, e.g. `2026-11-24T09:04:15.123Z`."""
+    seconds, remainder = divmod(milliseconds, 1000)
+    moment = dt.datetime.fromtimestamp(seconds, dt.UTC).replace(microsecond=remainder * 1000)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

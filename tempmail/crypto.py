@@ -1,0 +1,142 @@
+"""Tokens, inbox key pairs and message sealing: the only importer of `cryptography`.
+
+The scheme (README "Encryption" has the threat model):
+
+* An inbox token is 256 random bits. The database keeps only HMAC-SHA256(secret_key, token).
+* Each inbox has an X25519 key pair. The private key is wrapped with AES-256-GCM under
+  HKDF-SHA256(ikm=token, salt=encryption_key, info=WRAP_INFO), with the inbox id as associated
+  data. The HMAC kept for lookup uses a different key and construction, so it cannot derive it.
+* A message is sealed to the inbox public key as an age / libsodium sealed box: a fresh ephemeral
+  X25519 key, HKDF-SHA256 over the shared secret with salt = ephemeral public || inbox public,
+  AES-256-GCM with a random nonce, and associated data binding the format version, the inbox id,
+  the message id and which part of the message this is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from tempmail.errors import IntegrityError
+
+KEY_BYTES = 32
+TOKEN_BYTES = 32
+NONCE_BYTES = 12
+SEAL_VERSION = 1
+WRAP_INFO = b"tempmail/v1 inbox private key wrap"
+SEAL_INFO = b"tempmail/v1 message seal"
+CHECK_LABEL = b"tempmail/v1 key check"
+_ZERO = bytes(KEY_BYTES)
+
+InboxPrivateKey = X25519PrivateKey
+_SEAL_HEADER = 1 + KEY_BYTES + NONCE_BYTES
+
+
+def new_key() -> bytes:
+    """A fresh 256-bit server key."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def new_token() -> str:
+    """A fresh inbox token: 256 random bits, URL-safe base64 without padding."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_digest(secret_key: bytes, token: str) -> bytes:
+    """The value stored to find an inbox by its token."""
+    return hmac.new(secret_key, token.encode("utf-8"), hashlib.sha256).digest()
+
+
+def key_fingerprint(key: bytes) -> bytes:
+    """A value that identifies a server key without revealing it, stored to detect key mix-ups."""
+    return hmac.new(key, CHECK_LABEL, hashlib.sha256).digest()
+
+
+def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=info).derive(ikm)
+
+
+def _wrap_key(token: str, encryption_key: bytes) -> AESGCM:
+    return AESGCM(_hkdf(token.encode("utf-8"), encryption_key, WRAP_INFO))
+
+
+def new_inbox_keys(token: str, encryption_key: bytes, inbox_id: str) -> tuple[bytes, bytes]:
+    """Make an inbox key pair; return (public key, wrapped private key)."""
+    private = X25519PrivateKey.generate()
+    nonce = os.urandom(NONCE_BYTES)
+    wrapped = _wrap_key(token, encryption_key).encrypt(
+        nonce, private.private_bytes_raw(), inbox_id.encode("utf-8")
+    )
+    return private.public_key().public_bytes_raw(), nonce + wrapped
+
+
+def unwrap_inbox_key(
+    token: str, encryption_key: bytes, inbox_id: str, wrapped: bytes
+) -> X25519PrivateKey:
+    """Recover an inbox's private key with its token; IntegrityError if anything mismatches."""
+    nonce, ciphertext = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:]
+    try:
+        raw = _wrap_key(token, encryption_key).decrypt(nonce, ciphertext, inbox_id.encode("utf-8"))
+    except InvalidTag:
+        raise IntegrityError("inbox key does not unwrap") from None
+    return X25519PrivateKey.from_private_bytes(raw)
+
+
+def _associated_data(inbox_id: str, message_id: str, part: str) -> bytes:
+    return b"\x00".join(
+        (
+            b"tempmail-seal",
+            str(SEAL_VERSION).encode(),
+            inbox_id.encode("utf-8"),
+            message_id.encode("utf-8"),
+            part.encode("utf-8"),
+        )
+    )
+
+
+def _seal_key(shared: bytes, ephemeral_public: bytes, inbox_public: bytes) -> AESGCM:
+    if hmac.compare_digest(shared, _ZERO):
+        raise IntegrityError("all-zero X25519 shared secret")
+    return AESGCM(_hkdf(shared, ephemeral_public + inbox_public, SEAL_INFO))
+
+
+def seal(inbox_public: bytes, inbox_id: str, message_id: str, part: str, plaintext: bytes) -> bytes:
+    """Encrypt `plaintext` so that only the holder of the inbox private key can read it."""
+    recipient = X25519PublicKey.from_public_bytes(inbox_public)
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    key = _seal_key(ephemeral.exchange(recipient), ephemeral_public, inbox_public)
+    nonce = os.urandom(NONCE_BYTES)
+    ciphertext = key.encrypt(nonce, plaintext, _associated_data(inbox_id, message_id, part))
+    return bytes([SEAL_VERSION]) + ephemeral_public + nonce + ciphertext
+
+
+def open_sealed(
+    private: X25519PrivateKey, inbox_id: str, message_id: str, part: str, sealed: bytes
+) -> bytes:
+    """Decrypt what `seal` produced; IntegrityError when it was tampered with or moved."""
+    if len(sealed) < _SEAL_HEADER + 16 or sealed[0] != SEAL_VERSION:
+        raise IntegrityError("sealed data has an unknown format")
+    ephemeral_public = sealed[1 : 1 + KEY_BYTES]
+    nonce = sealed[1 + KEY_BYTES : _SEAL_HEADER]
+    inbox_public = private.public_key().public_bytes_raw()
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    except ValueError:
+        # cryptography refuses low-order points itself on some backends.
+        raise IntegrityError("invalid ephemeral key") from None
+    key = _seal_key(shared, ephemeral_public, inbox_public)
+    try:
+        return key.decrypt(
+            nonce, sealed[_SEAL_HEADER:], _associated_data(inbox_id, message_id, part)
+        )
+    except InvalidTag:
+        raise IntegrityError("sealed data does not authenticate") from None

@@ -1,0 +1,134 @@
+"""Delivery: parse once, seal once per inbox, store everything in one commit, then announce.
+
+Shared by every way mail comes in. Parsing and sealing run off the event loop; the caller learns
+the outcome only after the commit, so an SMTP `250` always means the message is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from tempmail import crypto, records
+from tempmail.clock import iso_time, now_ms
+from tempmail.events import Event, EventHub
+from tempmail.parsing import ParsedMessage, parse
+from tempmail.storage import Inbox, NewMessage, Store
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"
+    FULL = "full"
+    GONE = "gone"
+
+
+def summary_event(message_id: str, received_at: int, summary: records.Summary) -> Event:
+    return Event(
+        "message",
+        {
+            "id": message_id,
+            "from": summary.sender,
+            "subject": summary.subject,
+            "preview": summary.preview,
+            "received_at": iso_time(received_at),
+            "has_attachments": summary.has_attachments,
+        },
+    )
+
+
+class _Prepared(msgspec.Struct, frozen=True):
+    messages: list[NewMessage]
+    summary: records.Summary
+
+
+def _prepare(raw: bytes, inboxes: Sequence[Inbox], received_at: int) -> _Prepared:
+    parsed: ParsedMessage = parse(raw)
+    summary = records.Summary(
+        sender=parsed.sender,
+        subject=parsed.subject,
+        preview=parsed.preview,
+        has_attachments=bool(parsed.attachments),
+    )
+    content = records.encode(
+        records.Content(
+            sender=parsed.sender,
+            to=parsed.to,
+            cc=parsed.cc,
+            subject=parsed.subject,
+            date=parsed.date,
+            text=parsed.text,
+            html=parsed.html,
+            attachments=parsed.attachments,
+            raw=raw,
+            displayable=parsed.displayable,
+        )
+    )
+    summary_bytes = records.encode(summary)
+    messages = []
+    for inbox in inboxes:
+        message_id = str(uuid.uuid4())
+        messages.append(
+            NewMessage(
+                id=message_id,
+                inbox_id=inbox.id,
+                received_at=received_at,
+                size=len(raw),
+                summary=crypto.seal(
+                    inbox.public_key, inbox.id, message_id, records.SUMMARY_PART, summary_bytes
+                ),
+                content=crypto.seal(
+                    inbox.public_key, inbox.id, message_id, records.CONTENT_PART, content
+                ),
+            )
+        )
+    return _Prepared(messages, summary)
+
+
+class Deliverer:
+    """Turns raw bytes for a set of inboxes into stored, sealed messages."""
+
+    def __init__(
+        self,
+        store: Store,
+        hub: EventHub,
+        max_messages: int,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._store = store
+        self._hub = hub
+        self._max_messages = max_messages
+        self._clock = clock
+
+    async def deliver(self, raw: bytes, inboxes: Sequence[Inbox]) -> dict[str, Outcome]:
+        """Store `raw` in each inbox; returns the outcome per inbox id. Raises StorageError."""
+        received_at = self._clock()
+        prepared = await asyncio.to_thread(_prepare, raw, inboxes, received_at)
+        stored = set(
+            await self._store.deliver(prepared.messages, self._max_messages, self._clock())
+        )
+        outcomes: dict[str, Outcome] = {}
+        for message in prepared.messages:
+            if message.inbox_id in stored:
+                outcomes[message.inbox_id] = Outcome.STORED
+                log.info(
+                    "inbox %s: message %s stored (%d bytes)",
+                    message.inbox_id,
+                    message.id,
+                    message.size,
+                )
+                self._hub.publish(
+                    message.inbox_id, summary_event(message.id, received_at, prepared.summary)
+                )
+            else:
+                count = await self._store.message_count(message.inbox_id)
+                outcomes[message.inbox_id] = (
+                    Outcome.FULL if count >= self._max_messages else Outcome.GONE
+                )
+        return outcomes

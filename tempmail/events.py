@@ -1,0 +1,58 @@
+"""The in-process event hub: who is watching which inbox, and telling them what happened.
+
+Subscribers get a bounded queue; one that falls too far behind is dropped (its stream ends and
+the client reconnects), so a stalled reader can never make the server hold unbounded events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import msgspec
+
+log = logging.getLogger(__name__)
+
+EventKind = Literal["message", "expired", "deleted", "overflow"]
+QUEUE_SIZE = 256
+
+
+class Event(msgspec.Struct, frozen=True):
+    kind: EventKind
+    data: dict[str, Any]
+
+
+class EventHub:
+    """Fan-out of inbox events to the streams watching them."""
+
+    def __init__(self) -> None:
+        self._subscribers: defaultdict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+
+    @contextmanager
+    def subscribe(self, inbox_id: str) -> Iterator[asyncio.Queue[Event]]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        self._subscribers[inbox_id].add(queue)
+        try:
+            yield queue
+        finally:
+            watchers = self._subscribers.get(inbox_id)
+            if watchers is not None:
+                watchers.discard(queue)
+                if not watchers:
+                    del self._subscribers[inbox_id]
+
+    def publish(self, inbox_id: str, event: Event) -> None:
+        for queue in list(self._subscribers.get(inbox_id, ())):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("inbox %s: dropping a subscriber that fell behind", inbox_id)
+                queue.get_nowait()
+                queue.put_nowait(Event("overflow", {}))
+
+    def watcher_count(self) -> int:
+        return sum(len(watchers) for watchers in self._subscribers.values())

@@ -1,0 +1,243 @@
+"""Turning raw message bytes into what a reader sees: pure functions, no I/O.
+
+The stdlib parser recurses per MIME level and slows down badly on hostile input, so `parse`
+first measures the message cheaply and only hands it to `policy.default` when it is within the
+caps; anything beyond them, or anything the parser chokes on, still yields a `ParsedMessage` (with
+headers read by the fast compat32 header parser and a note instead of a body), because the raw
+source is stored either way: nothing acknowledged is ever lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.errors
+import email.header
+import email.utils
+import re
+import unicodedata
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser, BytesParser
+
+import msgspec
+
+from tempmail.sanitize import html_to_text
+
+MAX_MULTIPARTS = 50
+MAX_BOUNDARY_LINES = 2000
+MAX_HEADER_BYTES = 256 * 1024
+MAX_ADDRESSES = 100
+MAX_HEADER_VALUE = 2000
+PREVIEW_LENGTH = 200
+UNREADABLE_NOTE = (
+    "This message could not be displayed because it is too complex or malformed. "
+    "The original is available as raw source."
+)
+
+_MULTIPART = re.compile(rb"multipart/", re.IGNORECASE)
+_BOUNDARY_LINE = re.compile(rb"(?:^|\n)--")
+_BARE_CR = re.compile(rb"\r(?!\n)")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_WHITESPACE = re.compile(r"\s+")
+_UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+class Attachment(msgspec.Struct, frozen=True):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    content_id: str | None
+    data: bytes
+
+
+class ParsedMessage(msgspec.Struct, frozen=True):
+    sender: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    date: str | None
+    text: str
+    html: str
+    preview: str
+    attachments: list[Attachment]
+    displayable: bool = True
+
+
+def _clean_header(value: str) -> str:
+    text = _WHITESPACE.sub(" ", value).strip()
+    return text[:MAX_HEADER_VALUE]
+
+
+def _decode_header(value: object) -> str:
+    raw = str(value)
+    try:
+        decoded = str(email.header.make_header(email.header.decode_header(raw)))
+    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
+        decoded = raw
+    return _clean_header(decoded)
+
+
+def _addresses(values: list[str]) -> list[str]:
+    pairs = email.utils.getaddresses(values[:MAX_ADDRESSES])[:MAX_ADDRESSES]
+    result = []
+    for name, address in pairs:
+        name, address = _decode_header(name), _clean_header(address)
+        if not name and not address:
+            continue
+        result.append(f"{name} <{address}>" if name and address else name or address)
+    return result
+
+
+def _raw_headers(message: Message, name: str) -> list[str]:
+    lowered = name.lower()
+    return [str(value) for key, value in message.raw_items() if key.lower() == lowered]
+
+
+def _iso_date(values: list[str]) -> str | None:
+    if not values:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(values[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    try:
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError):
+        return None
+
+
+def safe_filename(name: str | None, fallback: str) -> str:
+    """A display- and download-safe file name: no paths, control characters or quotes."""
+    if not name:
+        return fallback
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE_FILENAME.sub("_", name).strip(" .")
+    if not name:
+        return fallback
+    if len(name) > 200:
+        stem, dot, extension = name.rpartition(".")
+        name = stem[:190] + dot + extension[:9] if dot and len(extension) < 10 else name[:200]
+    return name
+
+
+def _text_of(part: EmailMessage) -> str:
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError, AssertionError, KeyError):
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    return content.replace("\r\n", "\n") if isinstance(content, str) else ""
+
+
+def _preview(text: str) -> str:
+    flat = _WHITESPACE.sub(" ", text).strip()
+    if len(flat) <= PREVIEW_LENGTH:
+        return flat
+    return flat[:PREVIEW_LENGTH].rsplit(" ", 1)[0] + "…"
+
+
+def _too_complex(raw: bytes) -> bool:
+    header = _HEADER_END.search(raw)
+    header_length = header.start() if header else len(raw)
+    return (
+        header_length > MAX_HEADER_BYTES
+        or len(_MULTIPART.findall(raw)) > MAX_MULTIPARTS
+        or len(_BOUNDARY_LINE.findall(raw)) > MAX_BOUNDARY_LINES
+    )
+
+
+def _header_fields(message: Message) -> dict[str, object]:
+    senders = _addresses(_raw_headers(message, "From"))
+    subjects = _raw_headers(message, "Subject")
+    return {
+        "sender": senders[0] if senders else "",
+        "to": _addresses(_raw_headers(message, "To")),
+        "cc": _addresses(_raw_headers(message, "Cc")),
+        "subject": _decode_header(subjects[0]) if subjects else "",
+        "date": _iso_date(_raw_headers(message, "Date")),
+    }
+
+
+def _unreadable(raw: bytes) -> ParsedMessage:
+    header = _HEADER_END.search(raw)
+    head = raw[: min(header.end() if header else len(raw), MAX_HEADER_BYTES)]
+    try:
+        fields = _header_fields(BytesHeaderParser(policy=policy.compat32).parsebytes(head))
+    except Exception:  # hostile input must still be stored
+        fields = {"sender": "", "to": [], "cc": [], "subject": "", "date": None}
+    return ParsedMessage(
+        text=UNREADABLE_NOTE,
+        html="",
+        preview=UNREADABLE_NOTE[:PREVIEW_LENGTH],
+        attachments=[],
+        displayable=False,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _normalise(raw: bytes) -> bytes:
+    """Make a bare CR in the header block harmless: it must not start a new header."""
+    header = _HEADER_END.search(raw)
+    end = header.start() if header else len(raw)
+    head = raw[:end]
+    if not _BARE_CR.search(head):
+        return raw
+    return _BARE_CR.sub(b" ", head) + raw[end:]
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    """Extract headers, bodies and attachments from raw RFC 5322 bytes; never raises."""
+    if _too_complex(raw):
+        return _unreadable(raw)
+    try:
+        return _parse(_normalise(raw))
+    except (RecursionError, MemoryError):
+        return _unreadable(raw)
+    except Exception:  # a parser bug on hostile input must not lose the mail
+        return _unreadable(raw)
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    attachments: list[Attachment] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        assert isinstance(part, EmailMessage)
+        content_type = part.get_content_type()
+        disposition = part.get_content_disposition()
+        filename = part.get_filename()
+        if disposition != "attachment" and not filename and content_type == "text/plain":
+            text_parts.append(_text_of(part))
+        elif disposition != "attachment" and not filename and content_type == "text/html":
+            html_parts.append(_text_of(part))
+        else:
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            content_id = part.get("Content-ID")
+            index = len(attachments) + 1
+            attachments.append(
+                Attachment(
+                    id=str(index),
+                    filename=safe_filename(filename, f"attachment-{index}"),
+                    content_type=content_type,
+                    size=len(data),
+                    content_id=_clean_header(str(content_id)).strip("<>") if content_id else None,
+                    data=data,
+                )
+            )
+    text = "\n\n".join(part for part in text_parts if part)
+    html = "\n".join(part for part in html_parts if part)
+    return ParsedMessage(
+        text=text,
+        html=html,
+        preview=_preview(text or html_to_text(html)),
+        attachments=attachments,
+        **_header_fields(message),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,144 @@
+"""Making untrusted HTML mail safe to show: pure functions over strings.
+
+Rewrites happen inside the sanitizer (never by string replacement afterwards, see Roundcube
+CVE-2024-42009): the attribute filter decides every `src`, `href` and `style`, and returns only
+values it has checked or built itself, because nh3 does not re-check what a filter returns.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+import nh3
+
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
+
+_EXTRA_GENERIC = {"style", "align", "valign", "bgcolor", "width", "height", "dir", "lang", "title"}
+_EXTRA_ATTRIBUTES = {
+    "table": {"border", "cellpadding", "cellspacing", "summary"},
+    "td": {"nowrap"},
+    "font": {"color", "face", "size"},
+    "img": {"src", "alt", "width", "height", "align", "border"},
+    "a": {"href", "hreflang"},
+}
+_STYLE_PROPERTIES = {
+    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
+    "font-variant", "line-height", "letter-spacing", "text-align", "text-decoration",
+    "text-transform", "text-indent", "vertical-align", "white-space", "word-break", "word-spacing",
+    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
+    "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
+    "border", "border-top", "border-right", "border-bottom", "border-left", "border-color",
+    "border-style", "border-width", "border-radius", "border-collapse", "border-spacing",
+    "width", "min-width", "max-width", "height", "min-height", "max-height",
+    "display", "table-layout", "overflow", "list-style-type", "direction", "opacity",
+}  # fmt: skip
+_DANGEROUS_STYLE = re.compile(
+    r"url\s*\(|image-set|expression|@import|\\|javascript:|behavior", re.I
+)
+_REMOTE = re.compile(r"^https?://[^\s]+$", re.I)
+_LINK = re.compile(r"^(https?://|mailto:)[^\s]*$", re.I)
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,[A-Za-z0-9+/=\s]+$", re.I)
+
+
+@dataclass
+class _Pass:
+    """What one sanitizing pass knows and learns: inline images, the remote-image choice."""
+
+    inline_images: Mapping[str, tuple[str, bytes]]
+    allow_remote: bool
+    remote_blocked: int = 0
+    inline_budget: int = MAX_INLINE_IMAGE_BYTES
+    cache: dict[str, str] = field(default_factory=dict)
+
+
+_current: ContextVar[_Pass] = ContextVar("tempmail_sanitize_pass")
+
+
+def _image_source(state: _Pass, value: str) -> str | None:
+    if value[:4].lower() == "cid:":
+        content_id = value[4:].strip().strip("<>")
+        if content_id in state.cache:
+            return state.cache[content_id]
+        found = state.inline_images.get(content_id)
+        if (
+            found is None
+            or found[0] not in INLINE_IMAGE_TYPES
+            or len(found[1]) > state.inline_budget
+        ):
+            return None
+        state.inline_budget -= len(found[1])
+        uri = f"data:{found[0]};base64,{base64.b64encode(found[1]).decode('ascii')}"
+        state.cache[content_id] = uri
+        return uri
+    if _DATA_IMAGE.match(value):
+        return value
+    if _REMOTE.match(value):
+        if state.allow_remote:
+            return value
+        state.remote_blocked += 1
+    return None
+
+
+def _filter(tag: str, attribute: str, value: str) -> str | None:
+    state = _current.get()
+    value = value.strip()
+    if attribute == "style":
+        return None if _DANGEROUS_STYLE.search(value) else value
+    if attribute == "src":
+        return _image_source(state, value) if tag == "img" else None
+    if attribute == "href":
+        return value if _LINK.match(value) else None
+    return value
+
+
+class Sanitizer:
+    """An nh3 cleaner built once; `clean` runs one pass with the message's own inline images."""
+
+    def __init__(self) -> None:
+        attributes = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
+        for tag, names in _EXTRA_ATTRIBUTES.items():
+            attributes.setdefault(tag, set()).update(names)
+        attributes["*"] = set(_EXTRA_GENERIC)
+        for names in attributes.values():
+            names.discard("cite")
+        self._cleaner = nh3.Cleaner(
+            tags=set(nh3.ALLOWED_TAGS) | {"font"},
+            clean_content_tags={"script", "style", "title", "head", "svg", "math", "template"},
+            attributes=attributes,
+            attribute_filter=_filter,
+            link_rel="noopener noreferrer",
+            set_tag_attribute_values={"a": {"target": "_blank"}},
+            url_schemes={"http", "https", "mailto", "cid", "data"},
+            url_relative="deny",
+            filter_style_properties=_STYLE_PROPERTIES,
+        )
+
+    def clean(
+        self,
+        markup: str,
+        inline_images: Mapping[str, tuple[str, bytes]] | None = None,
+        allow_remote: bool = False,
+    ) -> tuple[str, int]:
+        """Return (safe HTML, number of remote images removed)."""
+        state = _Pass(inline_images or {}, allow_remote)
+        token = _current.set(state)
+        try:
+            cleaned = self._cleaner.clean(markup)
+        finally:
+            _current.reset(token)
+        return cleaned, state.remote_blocked
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of HTML (one-off use; servers keep a `Sanitizer`)."""
+    if not markup:
+        return ""
+    return html.unescape(
+        nh3.clean(markup, tags=set(), clean_content_tags={"script", "style", "title", "head"})
+    )

@@ -1,0 +1,182 @@
+"""Configuration: the TOML file, environment overrides and their validation.
+
+Every key has an embedded default, so `tempmail serve` runs with no file at all. Any key can be
+overridden by an environment variable named `TEMPMAIL_<SECTION>_<KEY>` (`TEMPMAIL_<KEY>` for the
+top-level keys). Secrets come only from the environment or the key file in the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+from tempmail.errors import ConfigError
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Host = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+Domain = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+    ),
+]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+
+SECRET_VARIABLES = ("TEMPMAIL_ENCRYPTION_KEY", "TEMPMAIL_SECRET_KEY", "TEMPMAIL_API_KEY")
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class HTTPSettings(_Section):
+    host: Host = "127.0.0.1"
+    port: Port = 8000
+    cors_origins: list[str] = msgspec.field(default_factory=list)
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+
+
+class SMTPSettings(_Section):
+    host: Host = "127.0.0.1"
+    port: Port = 8025
+    hostname: Domain = "localhost"
+    max_message_size_mb: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 10
+    max_recipients: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 100
+
+
+class InboxSettings(_Section):
+    default_ttl_hours: Annotated[float, msgspec.Meta(gt=0)] = 24
+    max_ttl_hours: Annotated[float, msgspec.Meta(gt=0)] = 168
+    max_messages: Positive = 50
+    address_length: Annotated[int, msgspec.Meta(ge=8, le=64)] = 24
+
+
+class LimitSettings(_Section):
+    requests_per_minute: Positive = 60
+    requests_per_hour: Positive = 1000
+    inbox_creations_per_hour: Positive = 10
+
+
+class ExpirySettings(_Section):
+    interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 300
+
+
+class Settings(_Section):
+    """The whole configuration; `load()` builds it."""
+
+    domains: Annotated[list[Domain], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["localhost"]
+    )
+    data_dir: Annotated[str, msgspec.Meta(min_length=1)] = "tempmail-data"
+    http: HTTPSettings = msgspec.field(default_factory=HTTPSettings)
+    smtp: SMTPSettings = msgspec.field(default_factory=SMTPSettings)
+    inbox: InboxSettings = msgspec.field(default_factory=InboxSettings)
+    limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
+    expiry: ExpirySettings = msgspec.field(default_factory=ExpirySettings)
+
+    def __post_init__(self) -> None:
+        self.domains = [domain.lower() for domain in self.domains]
+        if self.inbox.default_ttl_hours > self.inbox.max_ttl_hours:
+            raise ValueError("inbox.default_ttl_hours must not exceed inbox.max_ttl_hours")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self.smtp.max_message_size_mb * 1024 * 1024
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "http": HTTPSettings,
+    "smtp": SMTPSettings,
+    "inbox": InboxSettings,
+    "limits": LimitSettings,
+    "expiry": ExpirySettings,
+}
+_TOP_LEVEL = {"domains": list, "data_dir": str}
+
+
+def _env_value(raw: str, is_list: bool) -> Any:
+    if not is_list:
+        return raw
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            return msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return raw
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _environment_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the overrides as a nested dict and, per dotted key, the variable that set it."""
+    overrides: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for name, raw in environ.items():
+        if not name.startswith("TEMPMAIL_") or name in SECRET_VARIABLES:
+            continue
+        key = name.removeprefix("TEMPMAIL_").lower()
+        if key in _TOP_LEVEL:
+            overrides[key] = _env_value(raw, _TOP_LEVEL[key] is list)
+            origins[key] = name
+            continue
+        section, _, field = key.partition("_")
+        struct = _SECTIONS.get(section)
+        if struct is None or field not in struct.__struct_fields__:
+            raise ConfigError(f"{name}: unknown setting (no key {section}.{field})")
+        default = getattr(struct(), field)
+        overrides.setdefault(section, {})[field] = _env_value(raw, isinstance(default, list))
+        origins[f"{section}.{field}"] = name
+    return overrides, origins
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: msgspec.ValidationError, origins: dict[str, str]) -> str:
+    text = str(error)
+    message, _, path = text.rpartition(" - at `$.")
+    if not path:
+        return text
+    dotted = path.rstrip("`").split("[", 1)[0]
+    source = origins.get(dotted)
+    where = f"{dotted} (from {source})" if source else dotted
+    return f"invalid setting {where}: {message}"
+
+
+def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from defaults, the optional TOML file and the environment.
+
+    Raises ConfigError with a one-line description naming the key at fault.
+    """
+    environ = os.environ if environ is None else environ
+    document: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as config_file:
+                document = tomllib.load(config_file)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+        except OSError as error:
+            raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
+    overrides, origins = _environment_overrides(environ)
+    try:
+        return msgspec.convert(_merge(document, overrides), Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise ConfigError(_describe(error, origins)) from None

@@ -1,0 +1,206 @@
+"""SMTP ingestion: recipient policy at RCPT, delivery at DATA, and the listener's lifecycle.
+
+aiosmtpd runs on the application's own event loop (`loop.create_server`, never `Controller`,
+which starts a loop of its own). Every reply carries an enhanced status code, and no reply ever
+contains exception text: storage trouble is a temporary `451 4.3.0`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tempmail.clock import now_ms
+from tempmail.delivery import Deliverer, Outcome
+from tempmail.errors import StorageError
+from tempmail.settings import Settings
+from tempmail.storage import Inbox, Store
+
+log = logging.getLogger(__name__)
+
+TEMPORARY_FAILURE = "451 4.3.0 Temporary local problem, please try again later"
+SHUTTING_DOWN = b"421 4.3.2 Service shutting down, please try again later\r\n"
+
+# aiosmtpd's stock replies carry no enhanced status codes; give them ours.
+_STOCK_REPLIES = {
+    "552 Error: message size exceeds fixed maximum message size": (
+        "552 5.3.4 Message size exceeds fixed maximum message size"
+    ),
+    "552 Error: Too much mail data": "552 5.3.4 Message size exceeds fixed maximum message size",
+    "500 Line too long (see RFC5321 4.5.3.1.6)": "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)",
+    "503 Error: need RCPT command": "503 5.5.1 Need RCPT command",
+    "503 Error: need MAIL command": "503 5.5.1 Need MAIL command",
+    "503 Error: nested MAIL command": "503 5.5.1 Nested MAIL command",
+}
+
+
+class _Session(SMTP):
+    """aiosmtpd's protocol with enhanced status codes and a registry for graceful shutdown."""
+
+    def __init__(self, handler: Handler, listener: Listener, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._listener = listener
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str):
+            status = _STOCK_REPLIES.get(status, status)
+        await super().push(status)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._listener.sessions.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._listener.sessions.discard(self)
+        super().connection_lost(error)
+
+
+def split_address(address: str) -> tuple[str, str] | None:
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return None
+    return local, domain.lower()
+
+
+class Handler:
+    """The aiosmtpd handler: which recipients we accept, and what DATA does with the message."""
+
+    def __init__(self, store: Store, deliverer: Deliverer, settings: Settings) -> None:
+        self._store = store
+        self._deliverer = deliverer
+        self._settings = settings
+        self._domains = frozenset(settings.domains)
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def _live_inbox(self, address: str) -> Inbox | None:
+        inbox = await self._store.inbox_by_address(address)
+        if inbox is None or inbox.expires_at <= now_ms():
+            return None
+        return inbox
+
+    async def handle_RCPT(  # aiosmtpd's hook name
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self._settings.smtp.max_recipients:
+            return "452 4.5.3 Too many recipients"
+        parts = split_address(address)
+        if parts is None:
+            return "553 5.1.3 Recipient address is not a valid mailbox"
+        local, domain = parts
+        if domain not in self._domains:
+            log.info("%s: refused relay to domain %r", session.peer, domain[:100])
+            return "550 5.7.1 Relaying denied: we do not serve this domain"
+        if not local.isascii():
+            return "550 5.1.1 No such mailbox"
+        canonical = f"{local.lower()}@{domain}"
+        try:
+            inbox = await self._live_inbox(canonical)
+            if inbox is None:
+                return "550 5.1.1 No such mailbox"
+            if await self._store.message_count(inbox.id) >= self._settings.inbox.max_messages:
+                return "452 4.2.2 Mailbox full"
+        except StorageError:
+            return TEMPORARY_FAILURE
+        if canonical not in envelope.rcpt_tos:
+            envelope.rcpt_tos.append(canonical)
+            envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Recipient OK"
+
+    async def handle_DATA(  # aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        raw = envelope.original_content or b""
+        self.in_flight += 1
+        self.idle.clear()
+        try:
+            inboxes = [
+                inbox
+                for inbox in [await self._live_inbox(address) for address in envelope.rcpt_tos]
+                if inbox is not None
+            ]
+            if not inboxes:
+                return "550 5.1.1 No such mailbox (it expired or was deleted)"
+            outcomes = await self._deliverer.deliver(raw, inboxes)
+        except StorageError:
+            log.warning("%s: delivery failed on storage; answered 451", session.peer)
+            return TEMPORARY_FAILURE
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self.idle.set()
+        stored = sum(1 for outcome in outcomes.values() if outcome is Outcome.STORED)
+        if stored:
+            return f"250 2.0.0 Message accepted for {stored} mailbox(es)"
+        if Outcome.FULL in outcomes.values():
+            return "452 4.2.2 Mailbox full"
+        return "550 5.1.1 No such mailbox (it expired or was deleted)"
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("SMTP session failed: %s", type(error).__name__, exc_info=error)
+        return TEMPORARY_FAILURE
+
+
+class Listener:
+    """The SMTP server on the running loop: start, report its address, stop gracefully."""
+
+    def __init__(self, handler: Handler, settings: Settings) -> None:
+        self._handler = handler
+        self._settings = settings
+        self._server: asyncio.Server | None = None
+        self.sessions: set[_Session] = set()
+
+    def _session(self) -> _Session:
+        return _Session(
+            self._handler,
+            self,
+            hostname=self._settings.smtp.hostname,
+            data_size_limit=self._settings.max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            timeout=300,
+        )
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._session, host=self._settings.smtp.host, port=self._settings.smtp.port
+        )
+        log.info("SMTP listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        if self._server is None:
+            return []
+        return [sock.getsockname()[:2] for sock in self._server.sockets]
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None and self._server.is_serving()
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop accepting, let deliveries in progress finish, then close every session."""
+        if self._server is None:
+            return
+        self._server.close()
+        try:
+            await asyncio.wait_for(self._handler.idle.wait(), grace_seconds)
+        except TimeoutError:
+            log.warning("SMTP deliveries still running after %.0f s; closing anyway", grace_seconds)
+        for session in list(self.sessions):
+            transport = session.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(SHUTTING_DOWN)  # type: ignore[attr-defined]
+                transport.close()
+        await self._server.wait_closed()
+        self._server = None
+        log.info("SMTP listener stopped")

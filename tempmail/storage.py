@@ -1,0 +1,375 @@
+"""Persistence: the only module with SQL.
+
+`Store` is the interface the rest of the server uses (domain operations, no SQL); `SQLiteStore`
+implements it over one embedded SQLite file with two aiosqlite connections: one writer that owns
+every transaction (guarded by a lock so transactions never interleave) and one read-only reader,
+which in WAL mode sees only committed data and never waits behind a writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Protocol
+
+import aiosqlite
+import msgspec
+
+from tempmail.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE inboxes (
+        id TEXT PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE,
+        token_digest BLOB NOT NULL UNIQUE,
+        public_key BLOB NOT NULL,
+        wrapped_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX inboxes_by_expiry ON inboxes (expires_at);
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        inbox_id TEXT NOT NULL REFERENCES inboxes (id) ON DELETE CASCADE,
+        received_at INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        summary BLOB NOT NULL,
+        content BLOB NOT NULL
+    );
+    CREATE INDEX messages_by_inbox ON messages (inbox_id, seq);
+    """,
+}
+
+
+class Inbox(msgspec.Struct, frozen=True):
+    """An inbox row. Times are milliseconds since the epoch, UTC."""
+
+    id: str
+    address: str
+    token_digest: bytes
+    public_key: bytes
+    wrapped_key: bytes
+    created_at: int
+    expires_at: int
+
+
+class MessageSummaryRow(msgspec.Struct, frozen=True):
+    id: str
+    received_at: int
+    size: int
+    summary: bytes
+
+
+class MessageRow(msgspec.Struct, frozen=True):
+    id: str
+    inbox_id: str
+    received_at: int
+    size: int
+    summary: bytes
+    content: bytes
+
+
+class NewMessage(msgspec.Struct, frozen=True):
+    """A sealed message ready to be stored in one inbox."""
+
+    id: str
+    inbox_id: str
+    received_at: int
+    size: int
+    summary: bytes
+    content: bytes
+
+
+class AddressTaken(Exception):
+    """The address already belongs to an inbox."""
+
+
+class Store(Protocol):
+    """The storage operations the server needs; a PostgreSQL backend would implement these."""
+
+    async def get_meta(self, key: str) -> bytes | None: ...
+
+    async def set_meta(self, key: str, value: bytes) -> None: ...
+
+    async def count_inboxes(self) -> int: ...
+
+    async def create_inbox(self, inbox: Inbox) -> None: ...
+
+    async def inbox_by_token(self, token_digest: bytes) -> Inbox | None: ...
+
+    async def inbox_by_address(self, address: str) -> Inbox | None: ...
+
+    async def message_count(self, inbox_id: str) -> int: ...
+
+    async def deliver(
+        self, messages: Sequence[NewMessage], max_messages: int, now: int
+    ) -> list[str]: ...
+
+    async def list_messages(self, inbox_id: str) -> list[MessageSummaryRow]: ...
+
+    async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None: ...
+
+    async def delete_message(self, inbox_id: str, message_id: str) -> bool: ...
+
+    async def delete_inbox(self, inbox_id: str) -> bool: ...
+
+    async def expire(self, now: int, batch_size: int) -> list[str]: ...
+
+    async def checkpoint(self) -> None: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    """Turn SQLite's operational failures (full disk, locked, read-only) into StorageError."""
+    try:
+        yield
+    except (sqlite3.OperationalError, sqlite3.DatabaseError) as error:
+        if isinstance(error, sqlite3.IntegrityError):
+            raise
+        log.error("database operation failed: %s", error)
+        raise StorageError(str(error)) from error
+
+
+_INBOX_COLUMNS = "id, address, token_digest, public_key, wrapped_key, created_at, expires_at"
+
+
+def _inbox(row: Iterable[object] | None) -> Inbox | None:
+    if row is None:
+        return None
+    return Inbox(*row)  # type: ignore[arg-type]
+
+
+class SQLiteStore:
+    """`Store` over one SQLite file in WAL mode with `synchronous=FULL` and `secure_delete`."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> SQLiteStore:
+        """Open (creating and migrating as needed) the database at `path`."""
+        try:
+            # The WAL and shared-memory files inherit this mode from the database file.
+            path.touch(mode=0o600, exist_ok=True)
+            writer = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise StorageError(f"cannot open database: {error}") from error
+        try:
+            for pragma in (
+                f"PRAGMA busy_timeout={busy_timeout_ms}",
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=FULL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA secure_delete=ON",
+            ):
+                await writer.execute(pragma)
+            await cls._migrate(writer)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            for pragma in (
+                f"PRAGMA busy_timeout={busy_timeout_ms}",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA query_only=ON",
+            ):
+                await reader.execute(pragma)
+        except sqlite3.Error as error:
+            await writer.close()
+            raise StorageError(f"cannot prepare database: {error}") from error
+        return cls(writer, reader)
+
+    @staticmethod
+    async def _migrate(writer: aiosqlite.Connection) -> None:
+        async with writer.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"database schema version {version} is newer than this tempmail ({SCHEMA_VERSION})"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            await writer.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        await writer.execute(statement)
+                await writer.execute(f"PRAGMA user_version={target}")
+                await writer.execute("COMMIT")
+            except BaseException:
+                await writer.execute("ROLLBACK")
+                raise
+            log.info("database migrated to schema version %d", target)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock, _translated():
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                if self._writer.in_transaction:
+                    await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def _fetchone(self, sql: str, parameters: Sequence[object]) -> sqlite3.Row | None:
+        async with _translated(), self._reader.execute(sql, parameters) as cursor:
+            return await cursor.fetchone()
+
+    async def get_meta(self, key: str) -> bytes | None:
+        row = await self._fetchone("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else bytes(row[0])
+
+    async def set_meta(self, key: str, value: bytes) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    async def count_inboxes(self) -> int:
+        row = await self._fetchone("SELECT count(*) FROM inboxes", ())
+        return int(row[0]) if row else 0
+
+    async def create_inbox(self, inbox: Inbox) -> None:
+        try:
+            async with self._transaction() as db:
+                await db.execute(
+                    f"INSERT INTO inboxes ({_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    msgspec.structs.astuple(inbox),
+                )
+        except sqlite3.IntegrityError:
+            raise AddressTaken(inbox.address) from None
+
+    async def inbox_by_token(self, token_digest: bytes) -> Inbox | None:
+        row = await self._fetchone(
+            f"SELECT {_INBOX_COLUMNS} FROM inboxes WHERE token_digest = ?", (token_digest,)
+        )
+        return _inbox(row)
+
+    async def inbox_by_address(self, address: str) -> Inbox | None:
+        row = await self._fetchone(
+            f"SELECT {_INBOX_COLUMNS} FROM inboxes WHERE address = ?", (address,)
+        )
+        return _inbox(row)
+
+    async def message_count(self, inbox_id: str) -> int:
+        row = await self._fetchone("SELECT count(*) FROM messages WHERE inbox_id = ?", (inbox_id,))
+        return int(row[0]) if row else 0
+
+    async def deliver(
+        self, messages: Sequence[NewMessage], max_messages: int, now: int
+    ) -> list[str]:
+        """Store each message whose inbox is still live and not full; all in one commit.
+
+        Returns the ids of the inboxes that received their copy.
+        """
+        delivered: list[str] = []
+        async with self._transaction() as db:
+            for message in messages:
+                async with db.execute(
+                    "SELECT (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
+                    " FROM inboxes WHERE id = ? AND expires_at > ?",
+                    (message.inbox_id, now),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None or int(row[0]) >= max_messages:
+                    continue
+                await db.execute(
+                    "INSERT INTO messages (id, inbox_id, received_at, size, summary, content)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        message.id,
+                        message.inbox_id,
+                        message.received_at,
+                        message.size,
+                        message.summary,
+                        message.content,
+                    ),
+                )
+                delivered.append(message.inbox_id)
+        return delivered
+
+    async def list_messages(self, inbox_id: str) -> list[MessageSummaryRow]:
+        async with (
+            _translated(),
+            self._reader.execute(
+                "SELECT id, received_at, size, summary FROM messages"
+                " WHERE inbox_id = ? ORDER BY seq DESC",
+                (inbox_id,),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [MessageSummaryRow(row[0], row[1], row[2], bytes(row[3])) for row in rows]
+
+    async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None:
+        row = await self._fetchone(
+            "SELECT id, inbox_id, received_at, size, summary, content FROM messages"
+            " WHERE id = ? AND inbox_id = ?",
+            (message_id, inbox_id),
+        )
+        if row is None:
+            return None
+        return MessageRow(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]))
+
+    async def delete_message(self, inbox_id: str, message_id: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM messages WHERE id = ? AND inbox_id = ?", (message_id, inbox_id)
+            )
+            return cursor.rowcount > 0
+
+    async def delete_inbox(self, inbox_id: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute("DELETE FROM inboxes WHERE id = ?", (inbox_id,))
+            return cursor.rowcount > 0
+
+    async def expire(self, now: int, batch_size: int) -> list[str]:
+        """Delete up to `batch_size` inboxes past their expiry (messages cascade); return ids."""
+        async with (
+            self._transaction() as db,
+            db.execute(
+                "DELETE FROM inboxes WHERE id IN"
+                " (SELECT id FROM inboxes WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
+                " RETURNING id",
+                (now, batch_size),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [str(row[0]) for row in rows]
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it, so deleted pages leave no copies."""
+        async with self._write_lock, _translated():
+            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def ping(self) -> None:
+        await self._fetchone("SELECT 1", ())
+
+    async def close(self) -> None:
+        await self._reader.close()
+        async with self._write_lock:
+            try:
+                await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as error:
+                log.warning("final checkpoint failed: %s", error)
+            await self._writer.close()

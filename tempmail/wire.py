@@ -1,0 +1,77 @@
+"""The JSON API's request and response shapes (msgspec Structs, also the OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+TTL = Annotated[float, msgspec.Meta(gt=0, description="Lifetime in hours; capped by max_ttl_hours")]
+
+
+class CreateInbox(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    ttl_hours: TTL | None = None
+
+
+class NewInbox(msgspec.Struct):
+    inbox_id: str
+    address: str
+    token: Annotated[str, msgspec.Meta(description="Bearer token; shown only once")]
+    expires_at: str
+
+
+class InboxInfo(msgspec.Struct):
+    inbox_id: str
+    address: str
+    expires_at: str
+    message_count: int
+
+
+class MessageSummary(msgspec.Struct, rename={"sender": "from"}):
+    id: str
+    sender: str
+    subject: str
+    preview: str
+    received_at: str
+    has_attachments: bool
+
+
+class MessageList(msgspec.Struct):
+    messages: list[MessageSummary]
+    count: int
+
+
+class AttachmentInfo(msgspec.Struct):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class MessageDetail(msgspec.Struct, rename={"sender": "from"}):
+    id: str
+    sender: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    date: str | None
+    body_html: Annotated[str, msgspec.Meta(description="Sanitized HTML; empty when none")]
+    body_text: str
+    received_at: str
+    attachments: list[AttachmentInfo]
+    remote_images_blocked: Annotated[
+        int, msgspec.Meta(description="Remote images removed; ask again with remote_images=true")
+    ]
+
+
+class Confirmation(msgspec.Struct):
+    message: str
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class Error(msgspec.Struct):
+    error: Annotated[str, msgspec.Meta(description="A stable machine-readable code")]
+    message: Annotated[str, msgspec.Meta(description="What was wrong, for people")]
