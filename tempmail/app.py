@@ -148,7 +148,8 @@ class Runtime:
     def __init__(self) -> None:
         self.listener: Listener | None = None
         self.expirer: Expirer | None = None
-        self.started = asyncio.Event()
+        self.store: SQLiteStore | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def smtp_address(self) -> tuple[str, int]:
@@ -177,8 +178,8 @@ def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = N
                 expirer.run_forever(settings.expiry.interval_seconds), name="tempmail-expiry"
             )
             stack.push_async_callback(_cancel, expiry_task)
-            runtime.listener, runtime.expirer = listener, expirer
-            runtime.started.set()
+            runtime.listener, runtime.expirer, runtime.store = listener, expirer, store
+            runtime.loop = asyncio.get_running_loop()
             yield {"store": store, "inboxes": inboxes, "hub": hub, "sanitizer": sanitizer}
             log.info("shutting down")
 

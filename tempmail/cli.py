@@ -60,12 +60,20 @@ async def preflight(config: settings.Settings, environ: Mapping[str, str]) -> ke
         await store.close()
 
 
-def _serve(arguments: argparse.Namespace) -> int:
+def configure_logging(level: str) -> None:
+    """Set up logging once; libraries that would log mail content or SQL are held back."""
     logging.basicConfig(
-        level=arguments.log_level.upper(),
+        level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # aiosmtpd logs every DATA line at DEBUG, aiosqlite every statement with its parameters.
+    logging.getLogger("mail.log").setLevel(logging.INFO)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    configure_logging(arguments.log_level)
     try:
         config = settings.load(arguments.config)
         server_keys = asyncio.run(preflight(config, os.environ))

@@ -170,7 +170,7 @@ class SQLiteStore:
         """Open (creating and migrating as needed) the database at `path`."""
         try:
             # The WAL and shared-memory files inherit this mode from the database file.
-            path.touch(mode=0o600, exist_ok=True)
+            await asyncio.to_thread(path.touch, mode=0o600, exist_ok=True)
             writer = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise StorageError(f"cannot open database: {error}") from error

@@ -6,12 +6,12 @@ import asyncio
 import smtplib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -22,6 +22,7 @@ from tempmail.cli import preflight
 from tempmail.settings import Settings
 
 SMTP_POLICY = policy.default.clone(linesep="\r\n")
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,6 +46,11 @@ class RunningServer:
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.http_url, headers=headers, timeout=30)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's own event loop and wait for its result."""
+        assert self.runtime.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self.runtime.loop).result(timeout=60)
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
@@ -97,6 +103,13 @@ def send_mail(server: RunningServer, to: str, msg: EmailMessage) -> None:
     """Deliver `msg` to `to` with stdlib smtplib; raises smtplib errors on refusal."""
     with smtplib.SMTP(server.smtp_host, server.smtp_port, timeout=30) as client:
         client.sendmail(msg["From"] or "sender@example.com", [to], msg.as_bytes(policy=SMTP_POLICY))
+
+
+def send_raw(server: RunningServer, to: str | list[str], data: bytes) -> dict[str, Any]:
+    """Deliver raw bytes; returns smtplib's refused-recipients dict."""
+    recipients = [to] if isinstance(to, str) else to
+    with smtplib.SMTP(server.smtp_host, server.smtp_port, timeout=30) as client:
+        return dict(client.sendmail("sender@example.com", recipients, data))
 
 
 def make_message(
