@@ -194,6 +194,9 @@ class SQLiteStore:
         except sqlite3.Error as error:
             await writer.close()
             raise StorageError(f"cannot prepare database: {error}") from error
+        except BaseException:
+            await writer.close()
+            raise
         return cls(writer, reader)
 
     @staticmethod

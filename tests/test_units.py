@@ -1,0 +1,229 @@
+"""Pure pieces on their own: sealing, parsing, sanitizing, the event hub."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tempmail import crypto, parsing
+from tempmail.errors import IntegrityError, StorageError
+from tempmail.events import QUEUE_SIZE, Event, EventHub
+from tempmail.sanitize import Sanitizer, html_to_text
+from tempmail.storage import SQLiteStore
+from tests.helpers import SMTP_POLICY, make_message
+
+
+def test_seal_round_trip_and_binding() -> None:
+    server_key = crypto.new_key()
+    token = crypto.new_token()
+    public, wrapped = crypto.new_inbox_keys(token, server_key, "inbox-1")
+    private = crypto.unwrap_inbox_key(token, server_key, "inbox-1", wrapped)
+    sealed = crypto.seal(public, "inbox-1", "m1", "content", b"secret mail")
+    assert crypto.open_sealed(private, "inbox-1", "m1", "content", sealed) == b"secret mail"
+    assert b"secret mail" not in sealed
+    for inbox_id, message_id, part in [
+        ("inbox-2", "m1", "content"),
+        ("inbox-1", "m2", "content"),
+        ("inbox-1", "m1", "summary"),
+    ]:
+        with pytest.raises(IntegrityError):
+            crypto.open_sealed(private, inbox_id, message_id, part, sealed)
+    tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    with pytest.raises(IntegrityError):
+        crypto.open_sealed(private, "inbox-1", "m1", "content", tampered)
+    with pytest.raises(IntegrityError):
+        crypto.open_sealed(private, "inbox-1", "m1", "content", b"\x02" + sealed[1:])
+    # Each seal uses a fresh ephemeral key and nonce.
+    assert crypto.seal(public, "inbox-1", "m1", "content", b"x") != crypto.seal(
+        public, "inbox-1", "m1", "content", b"x"
+    )
+
+
+def test_inbox_key_needs_token_server_key_and_id() -> None:
+    server_key = crypto.new_key()
+    token = crypto.new_token()
+    _, wrapped = crypto.new_inbox_keys(token, server_key, "inbox-1")
+    for attempt in [
+        (crypto.new_token(), server_key, "inbox-1"),
+        (token, crypto.new_key(), "inbox-1"),
+        (token, server_key, "inbox-2"),
+    ]:
+        with pytest.raises(IntegrityError):
+            crypto.unwrap_inbox_key(*attempt, wrapped)
+    # The lookup digest is no key for the wrap: it is a different derivation.
+    digest = crypto.token_digest(crypto.new_key(), token)
+    with pytest.raises(IntegrityError):
+        crypto.unwrap_inbox_key(digest.hex(), server_key, "inbox-1", wrapped)
+
+
+def test_all_zero_shared_secret_is_refused() -> None:
+    private = crypto.InboxPrivateKey.generate()
+    # A low-order point (here the all-zero public key) makes the X25519 output all zero.
+    forged = bytes([crypto.SEAL_VERSION]) + bytes(32) + bytes(12) + bytes(32)
+    with pytest.raises(IntegrityError):
+        crypto.open_sealed(private, "i", "m", "content", forged)
+
+
+def test_parse_extracts_everything() -> None:
+    msg = make_message(
+        "Bob <bob@localhost>",
+        subject="=?utf-8?q?Caf=C3=A9?= menu",
+        text="Hello\n" + "word " * 100,
+        html="<p>Hi</p>",
+        attachments=[("menu.pdf", "application/pdf", b"%PDF")],
+    )
+    msg["Cc"] = "Carol <carol@example.com>, dave@example.com"
+    parsed = parsing.parse(msg.as_bytes(policy=SMTP_POLICY))
+    assert parsed.sender == "Alice Example <alice@example.com>"
+    assert parsed.to == ["Bob <bob@localhost>"]
+    assert parsed.cc == ["Carol <carol@example.com>", "dave@example.com"]
+    assert parsed.subject == "Café menu"
+    assert parsed.date == "2026-11-24T09:00:00Z"
+    assert parsed.text.startswith("Hello\n")
+    assert parsed.html == "<p>Hi</p>\n"
+    assert len(parsed.preview) <= parsing.PREVIEW_LENGTH + 1
+    assert parsed.preview.endswith("…")
+    assert [(a.filename, a.content_type, a.data) for a in parsed.attachments] == [
+        ("menu.pdf", "application/pdf", b"%PDF")
+    ]
+
+
+def test_encoded_words_and_html_only_preview() -> None:
+    raw = (
+        b"From: =?iso-8859-1?q?J=FCrgen?= <j@example.com>\r\n"
+        b"Subject: =?utf-8?b?w5xiZXJzaWNodA==?=\r\n"
+        b"Date: not a date\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<html><head><style>p{}</style></head><body><p>Only &amp; HTML</p></body></html>\r\n"
+    )
+    parsed = parsing.parse(raw)
+    assert parsed.sender == "Jürgen <j@example.com>"
+    assert parsed.subject == "Übersicht"
+    assert parsed.date is None
+    assert parsed.text == ""
+    assert parsed.preview == "Only & HTML"
+
+
+def test_bare_cr_does_not_forge_headers() -> None:
+    raw = b"From: real@example.com\r\nSubject: hi\rFrom: ceo@bank.example\r\n\r\nbody\r\n"
+    parsed = parsing.parse(raw)
+    assert parsed.sender == "real@example.com"
+    assert "ceo@bank.example" in parsed.subject
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n" + b"--x\r\n\r\npart\r\n" * 3000,
+        b"To: " + b", ".join(b"user%d@example.com" % n for n in range(20000)) + b"\r\n\r\nhi",
+        b"\xff\xfe\x00garbage without headers",
+        b"",
+    ],
+    ids=["many-parts", "huge-to", "binary", "empty"],
+)
+def test_hostile_input_is_bounded(raw: bytes) -> None:
+    started = time.monotonic()
+    parsed = parsing.parse(raw)
+    assert isinstance(parsed, parsing.ParsedMessage)
+    # Generous bound: the point is "not seconds", not a benchmark.
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Windows\\evil.exe", "evil.exe"),
+        ('a"b\r\nc.txt', "a_b_c.txt"),
+        ("...", "fallback"),
+        (None, "fallback"),
+        ("x" * 300 + ".pdf", "x" * 190 + ".pdf"),
+    ],
+)
+def test_safe_filename(name: str | None, expected: str) -> None:
+    assert parsing.safe_filename(name, "fallback") == expected
+
+
+def test_sanitizer_strips_active_content() -> None:
+    sanitizer = Sanitizer()
+    hostile = (
+        "<script>alert(1)</script><img src=x onerror=alert(1)>"
+        '<svg onload="alert(1)"><circle/></svg><math><mi>x</mi></math>'
+        '<a href="javascript:alert(1)">js</a><a href="/relative">rel</a>'
+        '<a href="https://ok.example/">ok</a><form action="https://x"><input></form>'
+        '<p style="background:url(https://t.example/bg.png);color:red">bg</p>'
+        '<p style="color: blue">blue</p><iframe src="https://x"></iframe>'
+        '<img src="data:image/svg+xml;base64,PHN2Zz4=">'
+    )
+    cleaned, blocked = sanitizer.clean(hostile)
+    lowered = cleaned.lower()
+    for needle in ["script", "onerror", "onload", "svg", "math", "javascript:", "form", "input",
+                   "iframe", "url(", "/relative", "t.example"]:  # fmt: skip
+        assert needle not in lowered, needle
+    assert '<a href="https://ok.example/" target="_blank" rel="noopener noreferrer">' in cleaned
+    assert 'style="color:blue"' in cleaned
+    assert blocked == 0
+
+
+def test_sanitizer_remote_images_and_cid() -> None:
+    sanitizer = Sanitizer()
+    markup = '<img src="https://t.example/a.gif"><img src="cid:logo"><img src="cid:script">'
+    images = {"logo": ("image/png", b"\x89PNG"), "script": ("text/html", b"<script>")}
+    cleaned, blocked = sanitizer.clean(markup, images)
+    assert blocked == 1
+    assert "t.example" not in cleaned
+    assert cleaned.count("data:image/png;base64,iVBORw==") == 1
+    assert "text/html" not in cleaned
+    allowed, blocked = sanitizer.clean(markup, images, allow_remote=True)
+    assert 'src="https://t.example/a.gif"' in allowed and blocked == 0
+    assert html_to_text("") == ""
+
+
+def test_event_hub_fans_out_and_bounds_queues() -> None:
+    async def scenario() -> None:
+        hub = EventHub()
+        with hub.subscribe("a") as first, hub.subscribe("a") as second, hub.subscribe("b") as other:
+            assert hub.watcher_count() == 3
+            hub.publish("a", Event("message", {"id": "1"}))
+            assert (await first.get()).data == {"id": "1"}
+            assert (await second.get()).data == {"id": "1"}
+            assert other.empty()
+            for number in range(QUEUE_SIZE + 5):
+                hub.publish("b", Event("message", {"n": number}))
+            assert other.qsize() == QUEUE_SIZE
+            items = [other.get_nowait() for _ in range(QUEUE_SIZE)]
+            assert items[-1].kind == "overflow"
+        assert hub.watcher_count() == 0
+
+    asyncio.run(scenario())
+
+
+def test_storage_refuses_newer_schema_and_bad_path(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        path = tmp_path / "db.sqlite3"
+        store = await SQLiteStore.open(path)
+        await store.close()
+        import sqlite3
+
+        database = sqlite3.connect(path)
+        database.execute("PRAGMA user_version=99")
+        database.close()
+        with pytest.raises(StorageError, match="newer"):
+            await SQLiteStore.open(path)
+        with pytest.raises(StorageError):
+            await SQLiteStore.open(tmp_path / "missing-dir" / "db.sqlite3")
+
+    asyncio.run(scenario())
+
+
+def test_message_without_policy_default_type() -> None:
+    msg = EmailMessage()
+    msg["From"] = "a@example.com"
+    msg.set_content(b"\x00\x01", maintype="application", subtype="octet-stream")
+    parsed = parsing.parse(msg.as_bytes(policy=SMTP_POLICY))
+    assert parsed.attachments[0].filename == "attachment-1"
+    assert parsed.attachments[0].data == b"\x00\x01"
