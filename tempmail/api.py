@@ -21,9 +21,11 @@ from tempmail import wire
 from tempmail.clock import iso_time, now_ms
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from tempmail.events import EventHub
+from tempmail.expiry import Expirer
 from tempmail.inboxes import Access, Inboxes
 from tempmail.records import Content
 from tempmail.sanitize import Sanitizer
+from tempmail.smtp import Counters
 from tempmail.storage import Store
 
 MAX_BODY_BYTES = 16 * 1024
@@ -41,6 +43,9 @@ class State(TypedDict):
     inboxes: Inboxes
     hub: EventHub
     sanitizer: Sanitizer
+    expirer: Expirer
+    smtp_counters: Counters
+    admin_key: str | None
 
 
 _encoder = msgspec.json.Encoder()

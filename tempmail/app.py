@@ -16,19 +16,23 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tempmail import api, openapi, wire
+from tempmail import admin, api, openapi, wire
+from tempmail.clients import ClientResolver
 from tempmail.delivery import Deliverer
 from tempmail.errors import IntegrityError, StorageError, TempmailError, Unavailable
 from tempmail.events import EventHub
 from tempmail.expiry import Expirer
 from tempmail.inboxes import Inboxes
 from tempmail.keys import ServerKeys
+from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, RateLimit, SecurityHeaders
+from tempmail.ratelimit import RateLimiter, Rule
 from tempmail.sanitize import Sanitizer
 from tempmail.settings import Settings
 from tempmail.smtp import Handler, Listener
@@ -46,61 +50,7 @@ def _static_dir() -> Path:
 
 STATIC_DIR = _static_dir()
 DATABASE_FILE = "tempmail.sqlite3"
-PAGE_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        # Remote images only ever load inside a message frame whose own policy allows them,
-        # and only after the person asked for them (see static/app.js).
-        "img-src 'self' data: blob: http: https:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "frame-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'none'",
-    )
-)
-OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
-
-
-class SecurityHeaders:
-    """Adds the headers every response needs; HTML pages get the page policy."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                content_type = next(
-                    (value for name, value in headers if name.lower() == b"content-type"), b""
-                )
-                policy = PAGE_POLICY if content_type.startswith(b"text/html") else OTHER_POLICY
-                additions = {
-                    b"x-content-type-options": b"nosniff",
-                    b"referrer-policy": b"no-referrer",
-                    b"x-frame-options": b"DENY",
-                    b"content-security-policy": policy.encode(),
-                    b"cross-origin-opener-policy": b"same-origin",
-                    b"cross-origin-resource-policy": b"same-origin",
-                }
-                headers.extend(
-                    (name, value) for name, value in additions.items() if name not in names
-                )
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _error(status: int, code: str, text: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -150,6 +100,7 @@ class Runtime:
         self.expirer: Expirer | None = None
         self.store: SQLiteStore | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.limiter: RateLimiter | None = None
 
     @property
     def smtp_address(self) -> tuple[str, int]:
@@ -180,11 +131,49 @@ def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = N
             stack.push_async_callback(_cancel, expiry_task)
             runtime.listener, runtime.expirer, runtime.store = listener, expirer, store
             runtime.loop = asyncio.get_running_loop()
-            yield {"store": store, "inboxes": inboxes, "hub": hub, "sanitizer": sanitizer}
+            yield {
+                "store": store,
+                "inboxes": inboxes,
+                "hub": hub,
+                "sanitizer": sanitizer,
+                "expirer": expirer,
+                "smtp_counters": listener.counters,
+                "admin_key": keys.api_key,
+            }
             log.info("shutting down")
 
+    limits = settings.limits
+    limiter = RateLimiter(
+        {
+            MINUTE: Rule(limits.requests_per_minute, 60),
+            HOUR: Rule(limits.requests_per_hour, 3600),
+            CREATE: Rule(limits.inbox_creations_per_hour, 3600),
+            AUTH: Rule(limits.auth_failures_per_minute, 60),
+        }
+    )
+    runtime.limiter = limiter
+    middleware = [
+        Middleware(SecurityHeaders, hsts=settings.http.public_url.startswith("https://")),
+    ]
+    if settings.http.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.http.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type"],
+                allow_credentials=False,
+                max_age=600,
+            )
+        )
+    middleware.append(
+        Middleware(
+            RateLimit, limiter=limiter, resolver=ClientResolver(settings.http.trusted_proxies)
+        )
+    )
     routes = [
         *api.routes,
+        *admin.routes,
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True, check_dir=False), name="static"),
@@ -192,6 +181,7 @@ def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = N
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=middleware,
         exception_handlers={
             TempmailError: _tempmail_error,
             StorageError: _storage_error,
@@ -200,7 +190,6 @@ def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = N
             Exception: _unexpected,
         },
     )
-    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -38,6 +38,11 @@ class Unauthorized(TempmailError):
     headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": 'Bearer realm="tempmail"'}
 
 
+class Forbidden(TempmailError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(TempmailError):
     status = 404
     code = "not_found"

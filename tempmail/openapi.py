@@ -17,6 +17,9 @@ _TYPES = (
     wire.Confirmation,
     wire.Health,
     wire.Error,
+    wire.AdminStats,
+    wire.AdminInboxPage,
+    wire.ExpiryResult,
 )
 
 
@@ -34,13 +37,16 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "Missing or invalid bearer token",
         404: "No such inbox or message for this token (or the inbox expired)",
         413: "Request body too large",
+        403: "The admin API is disabled (no TEMPMAIL_API_KEY)",
         422: "A field has the wrong type or value",
+        429: "Rate limited; see Retry-After",
         503: "Storage temporarily unavailable",
     }
     return {str(status): _json(wire.Error, text[status]) for status in statuses}
 
 
-_AUTH_ERRORS = (400, 401, 404, 503)
+_AUTH_ERRORS = (400, 401, 404, 429, 503)
+_ADMIN_ERRORS = (401, 403, 429, 503)
 _INBOX_ID = {"name": "inbox_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _MESSAGE_ID = {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -72,7 +78,7 @@ def build() -> dict[str, Any]:
         "/api/v1/inboxes": {
             "post": _operation(
                 "Create an inbox; the token in the reply is shown only once",
-                {"201": _json(wire.NewInbox, "The new inbox"), **_errors(400, 413, 422, 503)},
+                {"201": _json(wire.NewInbox, "The new inbox"), **_errors(400, 413, 422, 429, 503)},
                 "inboxes",
                 secured=False,
                 requestBody={
@@ -170,6 +176,59 @@ def build() -> dict[str, Any]:
                 ],
             )
         },
+        "/api/v1/admin/stats": {
+            "get": _operation(
+                "Server statistics",
+                {"200": _json(wire.AdminStats, "Statistics"), **_errors(*_ADMIN_ERRORS)},
+                "admin",
+                security=[{"apiKey": []}],
+            )
+        },
+        "/api/v1/admin/inboxes": {
+            "get": _operation(
+                "Inbox metadata, oldest first (never message content)",
+                {
+                    "200": _json(wire.AdminInboxPage, "A page of inboxes"),
+                    **_errors(400, *_ADMIN_ERRORS),
+                },
+                "admin",
+                [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                    },
+                ],
+                security=[{"apiKey": []}],
+            )
+        },
+        "/api/v1/admin/inboxes/{inbox_id}": {
+            "delete": _operation(
+                "Delete an inbox and everything in it",
+                {
+                    "200": _json(wire.Confirmation, "Deleted"),
+                    **_errors(404, *_ADMIN_ERRORS),
+                },
+                "admin",
+                [_INBOX_ID],
+                security=[{"apiKey": []}],
+            )
+        },
+        "/api/v1/admin/expire": {
+            "post": _operation(
+                "Run an expiry pass now",
+                {"200": _json(wire.ExpiryResult, "Inboxes removed"), **_errors(*_ADMIN_ERRORS)},
+                "admin",
+                security=[{"apiKey": []}],
+            )
+        },
         "/health": {
             "get": _operation(
                 "Liveness: the database answers",
@@ -189,6 +248,9 @@ def build() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
         },
     }

@@ -7,6 +7,7 @@ top-level keys). Secrets come only from the environment or the key file in the d
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -34,11 +35,25 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
+Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+$")]
+PublicURL = Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s]+)?$")]
+
+
 class HTTPSettings(_Section):
     host: Host = "127.0.0.1"
     port: Port = 8000
-    cors_origins: list[str] = msgspec.field(default_factory=list)
+    public_url: PublicURL = ""
+    cors_origins: list[Origin] = msgspec.field(default_factory=list)
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"http.trusted_proxies: {proxy!r} is not an IP address or network"
+                ) from None
 
 
 class SMTPSettings(_Section):
@@ -47,6 +62,10 @@ class SMTPSettings(_Section):
     hostname: Domain = "localhost"
     max_message_size_mb: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 10
     max_recipients: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 100
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 500
+    max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 20
+    idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 120
+    max_commands_per_session: Annotated[int, msgspec.Meta(ge=10, le=1000000)] = 1000
 
 
 class InboxSettings(_Section):
@@ -60,6 +79,7 @@ class LimitSettings(_Section):
     requests_per_minute: Positive = 60
     requests_per_hour: Positive = 1000
     inbox_creations_per_hour: Positive = 10
+    auth_failures_per_minute: Positive = 10
 
 
 class ExpirySettings(_Section):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -22,7 +23,9 @@ from tempmail.storage import Inbox, Store
 log = logging.getLogger(__name__)
 
 TEMPORARY_FAILURE = "451 4.3.0 Temporary local problem, please try again later"
+TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, please try again later"
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, please try again later\r\n"
+IDLE_TIMEOUT = b"421 4.4.2 Idle too long, closing connection\r\n"
 
 # aiosmtpd's stock replies carry no enhanced status codes; give them ours.
 _STOCK_REPLIES = {
@@ -37,25 +40,77 @@ _STOCK_REPLIES = {
 }
 
 
+class Counters:
+    """What the SMTP side has done since start: messages accepted, replies refused by code."""
+
+    def __init__(self) -> None:
+        self.sessions = 0
+        self.accepted = 0
+        self.rejected: Counter[str] = Counter()
+
+    def record(self, reply: str) -> None:
+        code = reply[:3]
+        if reply.startswith("250 2.0.0"):
+            self.accepted += 1
+        elif code[:1] in ("4", "5"):
+            self.rejected[code] += 1
+
+
+def _peer_host(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+
+
 class _Session(SMTP):
-    """aiosmtpd's protocol with enhanced status codes and a registry for graceful shutdown."""
+    """aiosmtpd's protocol with enhanced status codes, connection caps and shutdown tracking."""
 
     def __init__(self, handler: Handler, listener: Listener, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._listener = listener
+        self._refused = False
+        self._host = "unknown"
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):
             status = _STOCK_REPLIES.get(status, status)
+            self._listener.counters.record(status)
         await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._listener.sessions.add(self)
+        self._host = _peer_host(transport)
+        if not self._listener.admit(self._host):
+            # Refused before the session starts, so aiosmtpd never sees this connection.
+            self._refused = True
+            self._listener.counters.record(TOO_MANY_CONNECTIONS)
+            transport.write((TOO_MANY_CONNECTIONS + "\r\n").encode())  # type: ignore[attr-defined]
+            transport.close()
+            return
+        self._listener.register(self)
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
-        self._listener.sessions.discard(self)
+        if self._refused:
+            return
+        self._listener.unregister(self)
         super().connection_lost(error)
+
+    def eof_received(self) -> bool | None:
+        if self._refused:
+            return False
+        return super().eof_received()
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
+    def _timeout_cb(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(IDLE_TIMEOUT)  # type: ignore[attr-defined]
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
+
+    @property
+    def host(self) -> str:
+        return self._host
 
 
 def split_address(address: str) -> tuple[str, str] | None:
@@ -158,16 +213,45 @@ class Listener:
         self._settings = settings
         self._server: asyncio.Server | None = None
         self.sessions: set[_Session] = set()
+        self.per_host: Counter[str] = Counter()
+        self.counters = Counters()
+
+    def admit(self, host: str) -> bool:
+        """Whether a new connection from `host` fits under the global and per-IP caps."""
+        limits = self._settings.smtp
+        if len(self.sessions) >= limits.max_connections:
+            log.warning("%s: refused, %d SMTP connections open", host, len(self.sessions))
+            return False
+        if self.per_host[host] >= limits.max_connections_per_ip:
+            log.warning(
+                "%s: refused, %d SMTP connections from this address", host, self.per_host[host]
+            )
+            return False
+        return True
+
+    def register(self, session: _Session) -> None:
+        self.sessions.add(session)
+        self.per_host[session.host] += 1
+        self.counters.sessions += 1
+
+    def unregister(self, session: _Session) -> None:
+        if session in self.sessions:
+            self.sessions.discard(session)
+            self.per_host[session.host] -= 1
+            if self.per_host[session.host] <= 0:
+                del self.per_host[session.host]
 
     def _session(self) -> _Session:
+        limits = self._settings.smtp
         return _Session(
             self._handler,
             self,
-            hostname=self._settings.smtp.hostname,
+            hostname=limits.hostname,
             data_size_limit=self._settings.max_message_bytes,
             enable_SMTPUTF8=True,
             decode_data=False,
-            timeout=300,
+            timeout=limits.idle_timeout_seconds,
+            command_call_limit=limits.max_commands_per_session,
         )
 
     async def start(self) -> None:

@@ -94,6 +94,25 @@ class NewMessage(msgspec.Struct, frozen=True):
     content: bytes
 
 
+class StoreStats(msgspec.Struct, frozen=True):
+    live_inboxes: int
+    inboxes: int
+    messages: int
+    message_bytes: int
+    database_bytes: int
+
+
+class InboxUsage(msgspec.Struct, frozen=True):
+    """An inbox's metadata and footprint, for administrators: never content."""
+
+    id: str
+    address: str
+    created_at: int
+    expires_at: int
+    message_count: int
+    size: int
+
+
 class AddressTaken(Exception):
     """The address already belongs to an inbox."""
 
@@ -130,6 +149,10 @@ class Store(Protocol):
     async def expire(self, now: int, batch_size: int) -> list[str]: ...
 
     async def checkpoint(self) -> None: ...
+
+    async def stats(self, now: int) -> StoreStats: ...
+
+    async def list_inboxes(self, limit: int, offset: int) -> tuple[int, list[InboxUsage]]: ...
 
     async def ping(self) -> None: ...
 
@@ -364,6 +387,33 @@ class SQLiteStore:
         """Fold the WAL into the database and truncate it, so deleted pages leave no copies."""
         async with self._write_lock, _translated():
             await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def stats(self, now: int) -> StoreStats:
+        row = await self._fetchone(
+            "SELECT (SELECT count(*) FROM inboxes WHERE expires_at > ?),"
+            " (SELECT count(*) FROM inboxes),"
+            " (SELECT count(*) FROM messages),"
+            " (SELECT coalesce(sum(size), 0) FROM messages),"
+            " (SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())",
+            (now,),
+        )
+        assert row is not None
+        return StoreStats(*(int(value) for value in row))
+
+    async def list_inboxes(self, limit: int, offset: int) -> tuple[int, list[InboxUsage]]:
+        total = await self._fetchone("SELECT count(*) FROM inboxes", ())
+        async with (
+            _translated(),
+            self._reader.execute(
+                "SELECT i.id, i.address, i.created_at, i.expires_at,"
+                " count(m.seq), coalesce(sum(m.size), 0)"
+                " FROM inboxes AS i LEFT JOIN messages AS m ON m.inbox_id = i.id"
+                " GROUP BY i.id ORDER BY i.created_at, i.id LIMIT ? OFFSET ?",
+                (limit, offset),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return int(total[0]) if total else 0, [InboxUsage(*row) for row in rows]
 
     async def ping(self) -> None:
         await self._fetchone("SELECT 1", ())

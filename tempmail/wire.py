@@ -75,3 +75,35 @@ class Health(msgspec.Struct):
 class Error(msgspec.Struct):
     error: Annotated[str, msgspec.Meta(description="A stable machine-readable code")]
     message: Annotated[str, msgspec.Meta(description="What was wrong, for people")]
+
+
+class AdminStats(msgspec.Struct):
+    inboxes_live: int
+    inboxes_stored: Annotated[int, msgspec.Meta(description="Includes expired ones not yet swept")]
+    messages_stored: int
+    bytes_stored: Annotated[int, msgspec.Meta(description="Sum of raw message sizes")]
+    database_bytes: int
+    messages_received: Annotated[int, msgspec.Meta(description="Accepted since start")]
+    messages_rejected: Annotated[int, msgspec.Meta(description="SMTP refusals since start")]
+    rejected_by_code: dict[str, int]
+    smtp_sessions: Annotated[int, msgspec.Meta(description="Connections served since start")]
+
+
+class AdminInbox(msgspec.Struct):
+    inbox_id: str
+    address: str
+    created_at: str
+    expires_at: str
+    message_count: int
+    size: int
+
+
+class AdminInboxPage(msgspec.Struct):
+    inboxes: list[AdminInbox]
+    total: int
+    limit: int
+    offset: int
+
+
+class ExpiryResult(msgspec.Struct):
+    expired: int

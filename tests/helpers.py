@@ -66,6 +66,11 @@ def start_server(data_dir: Path, environ: Mapping[str, str] | None = None) -> Ru
         "TEMPMAIL_DATA_DIR": str(data_dir),
         "TEMPMAIL_SMTP_PORT": "0",
         "TEMPMAIL_HTTP_PORT": "0",
+        # Functional tests make many requests from one address; rate-limit tests lower these.
+        "TEMPMAIL_LIMITS_REQUESTS_PER_MINUTE": "100000",
+        "TEMPMAIL_LIMITS_REQUESTS_PER_HOUR": "1000000",
+        "TEMPMAIL_LIMITS_INBOX_CREATIONS_PER_HOUR": "100000",
+        "TEMPMAIL_LIMITS_AUTH_FAILURES_PER_MINUTE": "100000",
         **(environ or {}),
     }
     config = settings_module.load(None, env)

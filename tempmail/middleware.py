@@ -1,0 +1,145 @@
+"""ASGI middleware: security headers on every response, and per-client rate limits on the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tempmail import wire
+from tempmail.api import json_response
+from tempmail.clients import ClientResolver, bucket_key
+from tempmail.ratelimit import RateLimiter, retry_after
+
+PAGE_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        # Remote images only ever load inside a message frame whose own policy allows them,
+        # and only after the person asked for them (see static/app.js).
+        "img-src 'self' data: blob: http: https:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "frame-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'none'",
+    )
+)
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+HSTS = b"max-age=63072000; includeSubDomains"
+
+MINUTE, HOUR, CREATE, AUTH = "minute", "hour", "create", "auth"
+
+
+class SecurityHeaders:
+    """Adds the headers every response needs; HTML pages get the page policy."""
+
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                content_type = next(
+                    (value for name, value in headers if name.lower() == b"content-type"), b""
+                )
+                policy = PAGE_POLICY if content_type.startswith(b"text/html") else OTHER_POLICY
+                additions = {
+                    b"x-content-type-options": b"nosniff",
+                    b"referrer-policy": b"no-referrer",
+                    b"x-frame-options": b"DENY",
+                    b"content-security-policy": policy.encode(),
+                    b"cross-origin-opener-policy": b"same-origin",
+                    b"cross-origin-resource-policy": b"same-origin",
+                }
+                if self.hsts:
+                    additions[b"strict-transport-security"] = HSTS
+                headers.extend(
+                    (name, value) for name, value in additions.items() if name not in names
+                )
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _header_values(scope: Scope, name: bytes) -> list[str]:
+    return [value.decode("latin-1") for key, value in scope["headers"] if key.lower() == name]
+
+
+class RateLimit:
+    """Token buckets on every `/api/` request, on inbox creation, and on failed authentication.
+
+    A client whose requests keep failing authentication (401) runs out of its `auth` bucket and is
+    then refused with 429 before its token is even looked at.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        resolver: ClientResolver,
+        on_reject: Callable[[str], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.resolver = resolver
+        self.on_reject = on_reject
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        peer = scope.get("client")
+        address = self.resolver.resolve(
+            peer[0] if peer else None,
+            _header_values(scope, b"forwarded"),
+            _header_values(scope, b"x-forwarded-for"),
+        )
+        client = bucket_key(address)
+        scope.setdefault("state", {})["client"] = client
+        wait = self.limiter.peek(client, AUTH)
+        if wait:
+            await self._refuse(scope, receive, send, wait, AUTH)
+            return
+        rules = [MINUTE, HOUR]
+        if scope["method"] == "POST" and scope["path"].rstrip("/") == "/api/v1/inboxes":
+            rules.append(CREATE)
+        wait = self.limiter.acquire(client, rules)
+        if wait:
+            await self._refuse(
+                scope, receive, send, wait, "create" if CREATE in rules else "request"
+            )
+            return
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                self.limiter.charge(client, AUTH)
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, wait: float, kind: str
+    ) -> None:
+        if self.on_reject is not None:
+            self.on_reject(kind)
+        seconds = retry_after(wait)
+        text = {
+            AUTH: f"Too many requests with an invalid token; try again in {seconds} s.",
+            "create": f"Too many new inboxes from your address; try again in {seconds} s.",
+        }.get(kind, f"Too many requests; try again in {seconds} s.")
+        response = json_response(
+            wire.Error("rate_limited", text), status=429, headers={"Retry-After": seconds}
+        )
+        await response(scope, receive, send)
