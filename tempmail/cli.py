@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
 
 from tempmail import keys, settings
 from tempmail.app import DATABASE_FILE, Runtime, create_app
@@ -72,6 +73,25 @@ def configure_logging(level: str) -> None:
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 
+def server_config(app: Starlette, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """uvicorn's settings for tempmail.
+
+    uvicorn's own proxy-header handling stays off: it would trust X-Forwarded-For from any
+    loopback peer, and `clients.py` decides which proxies to believe from `http.trusted_proxies`.
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_config=None,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
 def _serve(arguments: argparse.Namespace) -> int:
     configure_logging(arguments.log_level)
     try:
@@ -82,17 +102,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         return EXIT_CONFIG
     app = create_app(config, server_keys, Runtime())
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=config.http.host,
-            port=config.http.port,
-            lifespan="on",
-            log_config=None,
-            log_level=arguments.log_level,
-            proxy_headers=False,
-            server_header=False,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        )
+        server_config(app, config.http.host, config.http.port, arguments.log_level)
     )
     server.run()
     return 0 if server.started else 1

@@ -64,6 +64,10 @@ class Unavailable(TempmailError):
 class StorageError(Exception):
     """A database operation failed for a reason the caller may retry later."""
 
+    def __init__(self, message: str, disk_full: bool = False) -> None:
+        super().__init__(message)
+        self.disk_full = disk_full
+
 
 class ConfigError(Exception):
     """The configuration or the key material is unusable; `tempmail` exits with status 2."""

@@ -32,6 +32,7 @@ OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; for
 HSTS = b"max-age=63072000; includeSubDomains"
 
 MINUTE, HOUR, CREATE, AUTH = "minute", "hour", "create", "auth"
+_CREDENTIALS = frozenset({b"authorization", b"x-api-key"})
 
 
 class SecurityHeaders:
@@ -122,8 +123,11 @@ class RateLimit:
             )
             return
 
+        presented = any(key.lower() in _CREDENTIALS for key, _ in scope["headers"])
+
         async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 401:
+            # Only a credential that was presented and refused counts as a guess.
+            if presented and message["type"] == "http.response.start" and message["status"] == 401:
                 self.limiter.charge(client, AUTH)
             await send(message)
 

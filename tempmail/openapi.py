@@ -203,7 +203,7 @@ def build() -> dict[str, Any]:
                         "name": "offset",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0},
                     },
                 ],
                 security=[{"apiKey": []}],

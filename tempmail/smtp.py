@@ -23,6 +23,7 @@ from tempmail.storage import Inbox, Store
 log = logging.getLogger(__name__)
 
 TEMPORARY_FAILURE = "451 4.3.0 Temporary local problem, please try again later"
+STORAGE_FULL = "452 4.3.1 Insufficient system storage, please try again later"
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, please try again later"
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, please try again later\r\n"
 IDLE_TIMEOUT = b"421 4.4.2 Idle too long, closing connection\r\n"
@@ -105,6 +106,7 @@ class _Session(SMTP):
 
     def _timeout_cb(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
+            self._listener.counters.record(IDLE_TIMEOUT.decode())
             self.transport.write(IDLE_TIMEOUT)  # type: ignore[attr-defined]
         super()._timeout_cb()  # type: ignore[no-untyped-call]
 
@@ -186,9 +188,10 @@ class Handler:
             if not inboxes:
                 return "550 5.1.1 No such mailbox (it expired or was deleted)"
             outcomes = await self._deliverer.deliver(raw, inboxes)
-        except StorageError:
-            log.warning("%s: delivery failed on storage; answered 451", session.peer)
-            return TEMPORARY_FAILURE
+        except StorageError as error:
+            reply = STORAGE_FULL if error.disk_full else TEMPORARY_FAILURE
+            log.warning("%s: delivery failed on storage; answered %s", session.peer, reply[:3])
+            return reply
         finally:
             self.in_flight -= 1
             if not self.in_flight:

@@ -24,6 +24,7 @@ from tempmail.errors import StorageError
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+_SQLITE_FULL = 13
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -167,8 +168,9 @@ async def _translated() -> AsyncIterator[None]:
     except (sqlite3.OperationalError, sqlite3.DatabaseError) as error:
         if isinstance(error, sqlite3.IntegrityError):
             raise
+        full = getattr(error, "sqlite_errorcode", None) == _SQLITE_FULL
         log.error("database operation failed: %s", error)
-        raise StorageError(str(error)) from error
+        raise StorageError(str(error), disk_full=full) from error
 
 
 _INBOX_COLUMNS = "id, address, token_digest, public_key, wrapped_key, created_at, expires_at"

@@ -18,7 +18,7 @@ import uvicorn
 
 from tempmail import settings as settings_module
 from tempmail.app import Runtime, create_app
-from tempmail.cli import preflight
+from tempmail.cli import preflight, server_config
 from tempmail.settings import Settings
 
 SMTP_POLICY = policy.default.clone(linesep="\r\n")
@@ -77,9 +77,7 @@ def start_server(data_dir: Path, environ: Mapping[str, str] | None = None) -> Ru
     keys = asyncio.run(preflight(config, env))
     runtime = Runtime()
     app = create_app(config, keys, runtime)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_config=None)
-    )
+    server = uvicorn.Server(server_config(app, "127.0.0.1", 0))
     thread = threading.Thread(target=server.run, name="tempmail-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
