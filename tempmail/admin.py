@@ -14,11 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tempmail import wire
-from tempmail.api import json_response
 from tempmail.clock import iso_time, now_ms
 from tempmail.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from tempmail.events import Event, EventHub
 from tempmail.expiry import Expirer
+from tempmail.metrics import Metrics
+from tempmail.responses import json_response
 from tempmail.smtp import Counters
 from tempmail.storage import Store
 
@@ -100,6 +101,8 @@ async def delete_inbox(request: Request) -> Response:
         raise NotFound("Inbox not found.")
     hub: EventHub = request.state.hub
     hub.publish(inbox_id, Event("deleted", {}))
+    metrics: Metrics = request.state.metrics
+    metrics.inboxes_deleted.inc()
     return json_response(wire.Confirmation("Inbox deleted successfully"))
 
 

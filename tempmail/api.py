@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import urllib.parse
 from collections.abc import AsyncIterator
-from typing import Any, TypedDict
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
@@ -21,44 +21,19 @@ from tempmail import wire
 from tempmail.clock import iso_time, now_ms
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from tempmail.events import EventHub
-from tempmail.expiry import Expirer
 from tempmail.inboxes import Access, Inboxes
 from tempmail.records import Content
+from tempmail.responses import NO_STORE, encode, json_response
 from tempmail.sanitize import Sanitizer
-from tempmail.smtp import Counters
-from tempmail.storage import Store
 
 MAX_BODY_BYTES = 16 * 1024
 KEEPALIVE_SECONDS = 15.0
-NO_STORE = {"Cache-Control": "no-store"}
 QUERY_TOKEN_NAMES = frozenset({"token", "access_token", "bearer", "auth", "authorization"})
 # Types a browser could render or run if opened directly; attachments of these are served opaque.
 ACTIVE_TYPES = ("html", "xml", "svg", "javascript", "ecmascript", "x-shockwave-flash", "pdf")
 
 
-class State(TypedDict):
-    """What the lifespan hands to every request (`request.state`)."""
-
-    store: Store
-    inboxes: Inboxes
-    hub: EventHub
-    sanitizer: Sanitizer
-    expirer: Expirer
-    smtp_counters: Counters
-    admin_key: str | None
-
-
-_encoder = msgspec.json.Encoder()
 _create_decoder = msgspec.json.Decoder(wire.CreateInbox)
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        _encoder.encode(body),
-        status_code=status,
-        media_type="application/json",
-        headers={**NO_STORE, **(headers or {})},
-    )
 
 
 def _bearer(request: Request) -> str | None:
@@ -267,7 +242,7 @@ async def delete_message(request: Request) -> Response:
 
 
 def _sse(kind: str, data: Any) -> bytes:
-    return b"event: " + kind.encode() + b"\ndata: " + _encoder.encode(data) + b"\n\n"
+    return b"event: " + kind.encode() + b"\ndata: " + encode(data) + b"\n\n"
 
 
 async def _event_stream(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
@@ -300,13 +275,6 @@ async def inbox_events(request: Request) -> Response:
     )
 
 
-async def health(request: Request) -> Response:
-    """GET /health"""
-    store: Store = request.state.store
-    await store.ping()
-    return json_response(wire.Health("ok"))
-
-
 routes = [
     Route("/api/v1/inboxes", create_inbox, methods=["POST"]),
     Route("/api/v1/inboxes/{inbox_id}", get_inbox, methods=["GET"]),
@@ -319,5 +287,4 @@ routes = [
     Route(
         "/api/v1/messages/{message_id}/attachments/{attachment_id}", get_attachment, methods=["GET"]
     ),
-    Route("/health", health, methods=["GET"]),
 ]

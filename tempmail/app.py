@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
+from typing import TypedDict
 
+from prometheus_client import start_http_server
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -23,20 +25,24 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tempmail import admin, api, openapi, wire
+from tempmail import admin, api, openapi, service, wire
 from tempmail.clients import ClientResolver
+from tempmail.clock import now_ms
 from tempmail.delivery import Deliverer
 from tempmail.errors import IntegrityError, StorageError, TempmailError, Unavailable
 from tempmail.events import EventHub
 from tempmail.expiry import Expirer
 from tempmail.inboxes import Inboxes
 from tempmail.keys import ServerKeys
+from tempmail.metrics import HTTPMetrics, Metrics
 from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, RateLimit, SecurityHeaders
 from tempmail.ratelimit import RateLimiter, Rule
+from tempmail.responses import json_response
 from tempmail.sanitize import Sanitizer
+from tempmail.service import MetricsAccess, Readiness
 from tempmail.settings import Settings
-from tempmail.smtp import Handler, Listener
-from tempmail.storage import SQLiteStore
+from tempmail.smtp import Counters, Handler, Listener
+from tempmail.storage import SQLiteStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +56,12 @@ def _static_dir() -> Path:
 
 STATIC_DIR = _static_dir()
 DATABASE_FILE = "tempmail.sqlite3"
+GAUGE_REFRESH_SECONDS = 15
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
 
 def _error(status: int, code: str, text: str, headers: Mapping[str, str] | None = None) -> Response:
-    return api.json_response(wire.Error(code, text), status, dict(headers or {}))
+    return json_response(wire.Error(code, text), status, dict(headers or {}))
 
 
 async def _tempmail_error(request: Request, error: Exception) -> Response:
@@ -85,11 +92,25 @@ async def _unexpected(request: Request, error: Exception) -> Response:
 
 
 async def _openapi(request: Request) -> Response:
-    return api.json_response(openapi.build())
+    return json_response(openapi.build())
 
 
 async def _docs(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "docs.html", media_type="text/html")
+
+
+class State(TypedDict):
+    """What the lifespan hands to every request (`request.state`)."""
+
+    store: Store
+    inboxes: Inboxes
+    hub: EventHub
+    sanitizer: Sanitizer
+    expirer: Expirer
+    smtp_counters: Counters
+    admin_key: str | None
+    metrics: Metrics
+    readiness: Readiness
 
 
 class Runtime:
@@ -101,6 +122,7 @@ class Runtime:
         self.store: SQLiteStore | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.limiter: RateLimiter | None = None
+        self.metrics: Metrics | None = None
 
     @property
     def smtp_address(self) -> tuple[str, int]:
@@ -112,26 +134,40 @@ def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = N
     """Build the ASGI application; collaborators are created in its lifespan."""
     runtime = runtime or Runtime()
     sanitizer = Sanitizer()
+    metrics = Metrics()
+    runtime.metrics = metrics
+    resolver = ClientResolver(settings.http.trusted_proxies)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[api.State]:
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with contextlib.AsyncExitStack() as stack:
             store = await SQLiteStore.open(settings.data_path / DATABASE_FILE)
             stack.push_async_callback(store.close)
             hub = EventHub()
-            inboxes = Inboxes(store, keys, settings, hub)
-            deliverer = Deliverer(store, hub, settings.inbox.max_messages)
-            listener = Listener(Handler(store, deliverer, settings), settings)
+            inboxes = Inboxes(store, keys, settings, hub, metrics)
+            deliverer = Deliverer(store, hub, settings.inbox.max_messages, metrics)
+            listener = Listener(Handler(store, deliverer, settings, metrics), settings, metrics)
             await listener.start()
             stack.push_async_callback(listener.stop)
-            expirer = Expirer(store, hub)
+            expirer = Expirer(store, hub, metrics, settings.data_path)
             expiry_task = asyncio.create_task(
                 expirer.run_forever(settings.expiry.interval_seconds), name="tempmail-expiry"
             )
             stack.push_async_callback(_cancel, expiry_task)
+            if settings.metrics.enabled and settings.metrics.listen:
+                stack.enter_context(_metrics_listener(settings.metrics.listen, metrics))
+                refresh = asyncio.create_task(
+                    _refresh_gauges(store, metrics, settings.data_path), name="tempmail-metrics"
+                )
+                stack.push_async_callback(_cancel, refresh)
             runtime.listener, runtime.expirer, runtime.store = listener, expirer, store
             runtime.loop = asyncio.get_running_loop()
+            readiness = Readiness(
+                store, listener, expirer, expiry_task, settings.expiry.interval_seconds
+            )
             yield {
+                "metrics": metrics,
+                "readiness": readiness,
                 "store": store,
                 "inboxes": inboxes,
                 "hub": hub,
@@ -168,12 +204,17 @@ def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = N
         )
     middleware.append(
         Middleware(
-            RateLimit, limiter=limiter, resolver=ClientResolver(settings.http.trusted_proxies)
+            RateLimit,
+            limiter=limiter,
+            resolver=resolver,
+            on_reject=lambda kind: metrics.rate_limited.labels(kind).inc(),
         )
     )
+    middleware.insert(1, Middleware(HTTPMetrics, metrics=metrics))
     routes = [
         *api.routes,
         *admin.routes,
+        *service.routes,
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True, check_dir=False), name="static"),
@@ -190,7 +231,32 @@ def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = N
             Exception: _unexpected,
         },
     )
+    app.state.metrics_access = MetricsAccess(settings, resolver)
+    app.state.settings = settings
     return app
+
+
+@contextlib.contextmanager
+def _metrics_listener(listen: str, metrics: Metrics) -> Iterator[None]:
+    """Serve /metrics on its own address (prometheus-client's threaded server)."""
+    host, _, port = listen.rpartition(":")
+    server, thread = start_http_server(int(port), host.strip("[]"), registry=metrics.registry)
+    log.info("metrics listening on %s", listen)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+async def _refresh_gauges(store: SQLiteStore, metrics: Metrics, data_dir: Path) -> None:
+    while True:
+        try:
+            metrics.update_storage(await store.stats(now_ms()), data_dir)
+        except StorageError:
+            log.warning("could not read storage statistics for metrics")
+        await asyncio.sleep(GAUGE_REFRESH_SECONDS)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

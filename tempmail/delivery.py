@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -17,6 +18,7 @@ import msgspec
 from tempmail import crypto, records
 from tempmail.clock import iso_time, now_ms
 from tempmail.events import Event, EventHub
+from tempmail.metrics import Metrics
 from tempmail.parsing import ParsedMessage, parse
 from tempmail.storage import Inbox, NewMessage, Store
 
@@ -99,8 +101,10 @@ class Deliverer:
         store: Store,
         hub: EventHub,
         max_messages: int,
+        metrics: Metrics,
         clock: Callable[[], int] = now_ms,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._hub = hub
         self._max_messages = max_messages
@@ -108,11 +112,15 @@ class Deliverer:
 
     async def deliver(self, raw: bytes, inboxes: Sequence[Inbox]) -> dict[str, Outcome]:
         """Store `raw` in each inbox; returns the outcome per inbox id. Raises StorageError."""
+        started = time.perf_counter()
         received_at = self._clock()
         prepared = await asyncio.to_thread(_prepare, raw, inboxes, received_at)
         stored = set(
             await self._store.deliver(prepared.messages, self._max_messages, self._clock())
         )
+        if stored:
+            self._metrics.delivery_latency.observe(time.perf_counter() - started)
+            self._metrics.message_size.observe(len(raw))
         outcomes: dict[str, Outcome] = {}
         for message in prepared.messages:
             if message.inbox_id in stored:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tempmail.clock import now_ms
 from tempmail.errors import StorageError
 from tempmail.events import Event, EventHub
+from tempmail.metrics import Metrics
 from tempmail.storage import Store
 
 log = logging.getLogger(__name__)
@@ -22,20 +25,34 @@ BATCH_SIZE = 200
 
 
 class Expirer:
-    def __init__(self, store: Store, hub: EventHub, clock: Callable[[], int] = now_ms) -> None:
+    """Removes expired inboxes; `run_once` is one pass, `run_forever` the loop around it."""
+
+    def __init__(
+        self,
+        store: Store,
+        hub: EventHub,
+        metrics: Metrics,
+        data_dir: Path | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._metrics = metrics
         self._store = store
         self._hub = hub
         self._clock = clock
         self.passes = 0
+        self.last_success: float | None = None
+        self.data_dir = data_dir
 
     async def run_once(self) -> int:
         """Delete every inbox that has expired; returns how many."""
+        started = time.perf_counter()
         removed = 0
         while True:
             expired = await self._store.expire(self._clock(), BATCH_SIZE)
             for inbox_id in expired:
                 self._hub.publish(inbox_id, Event("expired", {}))
             removed += len(expired)
+            self._metrics.inboxes_expired.inc(len(expired))
             if len(expired) < BATCH_SIZE:
                 break
             await asyncio.sleep(0)
@@ -44,6 +61,10 @@ class Expirer:
         if removed:
             log.info("expiry pass removed %d inbox(es)", removed)
         self.passes += 1
+        self.last_success = time.time()
+        self._metrics.expiry_duration.observe(time.perf_counter() - started)
+        self._metrics.expiry_last_success.set(self.last_success)
+        self._metrics.update_storage(await self._store.stats(self._clock()), self.data_dir)
         return removed
 
     async def run_forever(self, interval_seconds: float) -> None:

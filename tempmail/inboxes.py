@@ -20,6 +20,7 @@ from tempmail.clock import now_ms
 from tempmail.errors import IntegrityError, NotFound, Unauthorized, Unavailable
 from tempmail.events import Event, EventHub
 from tempmail.keys import ServerKeys
+from tempmail.metrics import Metrics
 from tempmail.settings import Settings
 from tempmail.storage import AddressTaken, Inbox, MessageRow, MessageSummaryRow, Store
 
@@ -50,8 +51,10 @@ class Inboxes:
         keys: ServerKeys,
         settings: Settings,
         hub: EventHub,
+        metrics: Metrics,
         clock: Callable[[], int] = now_ms,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._keys = keys
         self._settings = settings
@@ -91,6 +94,7 @@ class Inboxes:
                 await self._store.create_inbox(inbox)
             except AddressTaken:
                 continue
+            self._metrics.inboxes_created.inc()
             log.info("inbox %s created, expires in %.2f h", inbox_id, hours)
             return CreatedInbox(inbox, token)
         raise Unavailable("Could not allocate a free address; try again.")
@@ -172,5 +176,6 @@ class Inboxes:
     async def delete(self, access: Access) -> None:
         if not await self._store.delete_inbox(access.inbox.id):
             raise NotFound("Inbox not found.")
+        self._metrics.inboxes_deleted.inc()
         log.info("inbox %s deleted by its holder", access.inbox.id)
         self._hub.publish(access.inbox.id, Event("deleted", {}))

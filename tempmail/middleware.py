@@ -7,9 +7,9 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tempmail import wire
-from tempmail.api import json_response
 from tempmail.clients import ClientResolver, bucket_key
 from tempmail.ratelimit import RateLimiter, retry_after
+from tempmail.responses import json_response
 
 PAGE_POLICY = "; ".join(
     (

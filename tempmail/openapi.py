@@ -20,6 +20,7 @@ _TYPES = (
     wire.AdminStats,
     wire.AdminInboxPage,
     wire.ExpiryResult,
+    wire.ReadyReport,
 )
 
 
@@ -237,6 +238,31 @@ def build() -> dict[str, Any]:
                 secured=False,
             )
         },
+    }
+    paths["/health/ready"] = {
+        "get": _operation(
+            "Readiness: database writable, SMTP listening, expiry running",
+            {
+                "200": _json(wire.ReadyReport, "Ready"),
+                "503": _json(wire.ReadyReport, "Not ready; the failing checks are named"),
+            },
+            "service",
+            secured=False,
+        )
+    }
+    paths["/metrics"] = {
+        "get": _operation(
+            "Prometheus metrics (only for clients in metrics.allow_from; 404 for others)",
+            {
+                "200": {
+                    "description": "Prometheus text format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                **_errors(404),
+            },
+            "service",
+            secured=False,
+        )
     }
     return {
         "openapi": "3.1.0",

@@ -47,13 +47,7 @@ class HTTPSettings(_Section):
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for proxy in self.trusted_proxies:
-            try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"http.trusted_proxies: {proxy!r} is not an IP address or network"
-                ) from None
+        _check_networks("http.trusted_proxies", self.trusted_proxies)
 
 
 class SMTPSettings(_Section):
@@ -82,6 +76,23 @@ class LimitSettings(_Section):
     auth_failures_per_minute: Positive = 10
 
 
+def _check_networks(key: str, values: list[str]) -> None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{key}: {value!r} is not an IP address or network") from None
+
+
+class MetricsSettings(_Section):
+    enabled: bool = True
+    allow_from: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    listen: Annotated[str, msgspec.Meta(pattern=r"^(.+:\d{1,5})?$")] = ""
+
+    def __post_init__(self) -> None:
+        _check_networks("metrics.allow_from", self.allow_from)
+
+
 class ExpirySettings(_Section):
     interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 300
 
@@ -98,6 +109,7 @@ class Settings(_Section):
     inbox: InboxSettings = msgspec.field(default_factory=InboxSettings)
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     expiry: ExpirySettings = msgspec.field(default_factory=ExpirySettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
 
     def __post_init__(self) -> None:
         self.domains = [domain.lower() for domain in self.domains]
@@ -119,6 +131,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "inbox": InboxSettings,
     "limits": LimitSettings,
     "expiry": ExpirySettings,
+    "metrics": MetricsSettings,
 }
 _TOP_LEVEL = {"domains": list, "data_dir": str}
 

@@ -17,6 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from tempmail.clock import now_ms
 from tempmail.delivery import Deliverer, Outcome
 from tempmail.errors import StorageError
+from tempmail.metrics import Metrics
 from tempmail.settings import Settings
 from tempmail.storage import Inbox, Store
 
@@ -44,10 +45,11 @@ _STOCK_REPLIES = {
 class Counters:
     """What the SMTP side has done since start: messages accepted, replies refused by code."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics) -> None:
         self.sessions = 0
         self.accepted = 0
         self.rejected: Counter[str] = Counter()
+        self.metrics = metrics
 
     def record(self, reply: str) -> None:
         code = reply[:3]
@@ -55,6 +57,7 @@ class Counters:
             self.accepted += 1
         elif code[:1] in ("4", "5"):
             self.rejected[code] += 1
+        self.metrics.record_reply(reply)
 
 
 def _peer_host(transport: asyncio.BaseTransport) -> str:
@@ -125,7 +128,10 @@ def split_address(address: str) -> tuple[str, str] | None:
 class Handler:
     """The aiosmtpd handler: which recipients we accept, and what DATA does with the message."""
 
-    def __init__(self, store: Store, deliverer: Deliverer, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, deliverer: Deliverer, settings: Settings, metrics: Metrics
+    ) -> None:
+        self._metrics = metrics
         self._store = store
         self._deliverer = deliverer
         self._settings = settings
@@ -189,6 +195,7 @@ class Handler:
                 return "550 5.1.1 No such mailbox (it expired or was deleted)"
             outcomes = await self._deliverer.deliver(raw, inboxes)
         except StorageError as error:
+            self._metrics.delivery_failures.inc()
             reply = STORAGE_FULL if error.disk_full else TEMPORARY_FAILURE
             log.warning("%s: delivery failed on storage; answered %s", session.peer, reply[:3])
             return reply
@@ -211,13 +218,13 @@ class Handler:
 class Listener:
     """The SMTP server on the running loop: start, report its address, stop gracefully."""
 
-    def __init__(self, handler: Handler, settings: Settings) -> None:
+    def __init__(self, handler: Handler, settings: Settings, metrics: Metrics) -> None:
         self._handler = handler
         self._settings = settings
         self._server: asyncio.Server | None = None
         self.sessions: set[_Session] = set()
         self.per_host: Counter[str] = Counter()
-        self.counters = Counters()
+        self.counters = Counters(metrics)
 
     def admit(self, host: str) -> bool:
         """Whether a new connection from `host` fits under the global and per-IP caps."""
@@ -236,6 +243,7 @@ class Listener:
         self.sessions.add(session)
         self.per_host[session.host] += 1
         self.counters.sessions += 1
+        self.counters.metrics.smtp_sessions.inc()
 
     def unregister(self, session: _Session) -> None:
         if session in self.sessions:

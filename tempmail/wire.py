@@ -107,3 +107,10 @@ class AdminInboxPage(msgspec.Struct):
 
 class ExpiryResult(msgspec.Struct):
     expired: int
+
+
+class ReadyReport(msgspec.Struct):
+    status: Annotated[str, msgspec.Meta(description="ok, or unavailable")]
+    checks: Annotated[
+        dict[str, str], msgspec.Meta(description="database, smtp, expiry: ok or what is wrong")
+    ]
