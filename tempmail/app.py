@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypedDict
 
@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from tempmail import admin, api, openapi, service, wire
+from tempmail import keys as keyring_files
 from tempmail.clients import ClientResolver
 from tempmail.clock import now_ms
 from tempmail.delivery import Deliverer
@@ -33,7 +34,7 @@ from tempmail.errors import IntegrityError, StorageError, TempmailError, Unavail
 from tempmail.events import EventHub
 from tempmail.expiry import Expirer
 from tempmail.inboxes import Inboxes
-from tempmail.keys import ServerKeys
+from tempmail.keys import Keyring
 from tempmail.metrics import HTTPMetrics, Metrics
 from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, RateLimit, SecurityHeaders
 from tempmail.ratelimit import RateLimiter, Rule
@@ -130,7 +131,7 @@ class Runtime:
         return self.listener.addresses[0]
 
 
-def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = None) -> Starlette:
+def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None) -> Starlette:
     """Build the ASGI application; collaborators are created in its lifespan."""
     runtime = runtime or Runtime()
     sanitizer = Sanitizer()
@@ -149,7 +150,13 @@ def create_app(settings: Settings, keys: ServerKeys, runtime: Runtime | None = N
             listener = Listener(Handler(store, deliverer, settings, metrics), settings, metrics)
             await listener.start()
             stack.push_async_callback(listener.stop)
-            expirer = Expirer(store, hub, metrics, settings.data_path)
+            expirer = Expirer(
+                store,
+                hub,
+                metrics,
+                settings.data_path,
+                after_pass=_key_retirement(settings, keys, store),
+            )
             expiry_task = asyncio.create_task(
                 expirer.run_forever(settings.expiry.interval_seconds), name="tempmail-expiry"
             )
@@ -257,6 +264,19 @@ async def _refresh_gauges(store: SQLiteStore, metrics: Metrics, data_dir: Path) 
         except StorageError:
             log.warning("could not read storage statistics for metrics")
         await asyncio.sleep(GAUGE_REFRESH_SECONDS)
+
+
+def _key_retirement(
+    settings: Settings, keys: Keyring, store: Store
+) -> Callable[[], Awaitable[object]] | None:
+    """After each expiry pass, drop key sets that no inbox uses any more (key file only)."""
+    if keys.source != "file":
+        return None
+
+    async def retire() -> list[str]:
+        return await keyring_files.retire_unused(settings.data_path, store, keep=keys.current)
+
+    return retire
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

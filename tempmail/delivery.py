@@ -118,8 +118,9 @@ class Deliverer:
         stored = set(
             await self._store.deliver(prepared.messages, self._max_messages, self._clock())
         )
+        duration = time.perf_counter() - started
         if stored:
-            self._metrics.delivery_latency.observe(time.perf_counter() - started)
+            self._metrics.delivery_latency.observe(duration)
             self._metrics.message_size.observe(len(raw))
         outcomes: dict[str, Outcome] = {}
         for message in prepared.messages:
@@ -130,6 +131,12 @@ class Deliverer:
                     message.inbox_id,
                     message.id,
                     message.size,
+                    extra={
+                        "inbox_id": message.inbox_id,
+                        "message_id": message.id,
+                        "size": message.size,
+                        "duration": round(duration, 6),
+                    },
                 )
                 self._hub.publish(
                     message.inbox_id, summary_event(message.id, received_at, prepared.summary)

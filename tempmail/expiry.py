@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tempmail.clock import now_ms
@@ -34,7 +34,9 @@ class Expirer:
         metrics: Metrics,
         data_dir: Path | None = None,
         clock: Callable[[], int] = now_ms,
+        after_pass: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        self._after_pass = after_pass
         self._metrics = metrics
         self._store = store
         self._hub = hub
@@ -59,7 +61,13 @@ class Expirer:
         # Also folds in pages freed by deletions made through the API since the last pass.
         await self._store.checkpoint()
         if removed:
-            log.info("expiry pass removed %d inbox(es)", removed)
+            log.info(
+                "expiry pass removed %d inbox(es)",
+                removed,
+                extra={"removed": removed, "duration": round(time.perf_counter() - started, 6)},
+            )
+        if self._after_pass is not None:
+            await self._after_pass()
         self.passes += 1
         self.last_success = time.time()
         self._metrics.expiry_duration.observe(time.perf_counter() - started)

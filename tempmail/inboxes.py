@@ -19,7 +19,7 @@ from tempmail import crypto, records
 from tempmail.clock import now_ms
 from tempmail.errors import IntegrityError, NotFound, Unauthorized, Unavailable
 from tempmail.events import Event, EventHub
-from tempmail.keys import ServerKeys
+from tempmail.keys import Keyring
 from tempmail.metrics import Metrics
 from tempmail.settings import Settings
 from tempmail.storage import AddressTaken, Inbox, MessageRow, MessageSummaryRow, Store
@@ -48,7 +48,7 @@ class Inboxes:
     def __init__(
         self,
         store: Store,
-        keys: ServerKeys,
+        keys: Keyring,
         settings: Settings,
         hub: EventHub,
         metrics: Metrics,
@@ -77,16 +77,16 @@ class Inboxes:
         for _ in range(5):
             inbox_id = str(uuid.uuid4())
             token = crypto.new_token()
-            public_key, wrapped_key = crypto.new_inbox_keys(
-                token, self._keys.encryption_key, inbox_id
-            )
+            key_set = self._keys.current_set
+            public_key, wrapped_key = crypto.new_inbox_keys(token, key_set.encryption_key, inbox_id)
             created = self._clock()
             inbox = Inbox(
                 id=inbox_id,
                 address=self._new_address(self._settings.domains[0]),
-                token_digest=crypto.token_digest(self._keys.secret_key, token),
+                token_digest=crypto.token_digest(key_set.secret_key, token),
                 public_key=public_key,
                 wrapped_key=wrapped_key,
+                key_id=key_set.id,
                 created_at=created,
                 expires_at=created + round(hours * HOUR_MS),
             )
@@ -95,7 +95,12 @@ class Inboxes:
             except AddressTaken:
                 continue
             self._metrics.inboxes_created.inc()
-            log.info("inbox %s created, expires in %.2f h", inbox_id, hours)
+            log.info(
+                "inbox %s created, expires in %.2f h",
+                inbox_id,
+                hours,
+                extra={"inbox_id": inbox_id, "ttl_hours": hours},
+            )
             return CreatedInbox(inbox, token)
         raise Unavailable("Could not allocate a free address; try again.")
 
@@ -103,8 +108,13 @@ class Inboxes:
         """The live inbox this token opens; 401 for no or an unknown token, 404 once expired."""
         if not token:
             raise Unauthorized("This route needs an inbox token: Authorization: Bearer <token>.")
-        inbox = await self._store.inbox_by_token(crypto.token_digest(self._keys.secret_key, token))
-        if inbox is None:
+        digests = {
+            key_id: crypto.token_digest(key_set.secret_key, token)
+            for key_id, key_set in self._keys.sets.items()
+        }
+        inbox = await self._store.inbox_by_token(list(digests.values()))
+        # The row must have been found by the digest of its own key set.
+        if inbox is None or digests.get(inbox.key_id) != inbox.token_digest:
             raise Unauthorized("The inbox token is not valid.")
         if inbox.expires_at <= self._clock():
             raise NotFound("Inbox not found.")
@@ -116,7 +126,10 @@ class Inboxes:
     def private_key(self, access: Access) -> crypto.InboxPrivateKey:
         try:
             return crypto.unwrap_inbox_key(
-                access.token, self._keys.encryption_key, access.inbox.id, access.inbox.wrapped_key
+                access.token,
+                self._keys.sets[access.inbox.key_id].encryption_key,
+                access.inbox.id,
+                access.inbox.wrapped_key,
             )
         except IntegrityError:
             log.error("inbox %s: private key does not unwrap with a valid token", access.inbox.id)

@@ -13,6 +13,7 @@ import datetime as dt
 import email.errors
 import email.header
 import email.utils
+import mimetypes
 import re
 import unicodedata
 from email import policy
@@ -123,6 +124,10 @@ def safe_filename(name: str | None, fallback: str) -> str:
     return name
 
 
+def _extension(content_type: str) -> str:
+    return mimetypes.guess_extension(content_type, strict=False) or ""
+
+
 def _text_of(part: EmailMessage) -> str:
     try:
         content = part.get_content()
@@ -225,7 +230,9 @@ def _parse(raw: bytes) -> ParsedMessage:
             attachments.append(
                 Attachment(
                     id=str(index),
-                    filename=safe_filename(filename, f"attachment-{index}"),
+                    filename=safe_filename(
+                        filename, f"attachment-{index}{_extension(content_type)}"
+                    ),
                     content_type=content_type,
                     size=len(data),
                     content_id=_clean_header(str(content_id)).strip("<>") if content_id else None,

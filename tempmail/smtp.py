@@ -78,6 +78,13 @@ class _Session(SMTP):
         if isinstance(status, str):
             status = _STOCK_REPLIES.get(status, status)
             self._listener.counters.record(status)
+            if status[:1] in ("4", "5"):
+                log.info(
+                    "%s: refused with %s",
+                    self._host,
+                    status[:9],
+                    extra={"peer": self._host, "code": status[:3]},
+                )
         await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -197,7 +204,12 @@ class Handler:
         except StorageError as error:
             self._metrics.delivery_failures.inc()
             reply = STORAGE_FULL if error.disk_full else TEMPORARY_FAILURE
-            log.warning("%s: delivery failed on storage; answered %s", session.peer, reply[:3])
+            log.warning(
+                "%s: delivery failed on storage; answered %s",
+                session.peer,
+                reply[:3],
+                extra={"peer": str(session.peer), "code": reply[:3]},
+            )
             return reply
         finally:
             self.in_flight -= 1

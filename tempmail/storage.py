@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -38,6 +39,7 @@ _MIGRATIONS: dict[int, str] = {
         token_digest BLOB NOT NULL UNIQUE,
         public_key BLOB NOT NULL,
         wrapped_key BLOB NOT NULL,
+        key_id TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL
     );
@@ -64,6 +66,7 @@ class Inbox(msgspec.Struct, frozen=True):
     token_digest: bytes
     public_key: bytes
     wrapped_key: bytes
+    key_id: str
     created_at: int
     expires_at: int
 
@@ -129,7 +132,11 @@ class Store(Protocol):
 
     async def create_inbox(self, inbox: Inbox) -> None: ...
 
-    async def inbox_by_token(self, token_digest: bytes) -> Inbox | None: ...
+    async def delete_meta(self, key: str) -> None: ...
+
+    async def inbox_by_token(self, token_digests: Sequence[bytes]) -> Inbox | None: ...
+
+    async def key_ids_in_use(self) -> set[str]: ...
 
     async def inbox_by_address(self, address: str) -> Inbox | None: ...
 
@@ -173,7 +180,9 @@ async def _translated() -> AsyncIterator[None]:
         raise StorageError(str(error), disk_full=full) from error
 
 
-_INBOX_COLUMNS = "id, address, token_digest, public_key, wrapped_key, created_at, expires_at"
+_INBOX_COLUMNS = (
+    "id, address, token_digest, public_key, wrapped_key, key_id, created_at, expires_at"
+)
 
 
 def _inbox(row: Iterable[object] | None) -> Inbox | None:
@@ -274,6 +283,10 @@ class SQLiteStore:
                 (key, value),
             )
 
+    async def delete_meta(self, key: str) -> None:
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     async def count_inboxes(self) -> int:
         row = await self._fetchone("SELECT count(*) FROM inboxes", ())
         return int(row[0]) if row else 0
@@ -282,17 +295,26 @@ class SQLiteStore:
         try:
             async with self._transaction() as db:
                 await db.execute(
-                    f"INSERT INTO inboxes ({_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO inboxes ({_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     msgspec.structs.astuple(inbox),
                 )
         except sqlite3.IntegrityError:
             raise AddressTaken(inbox.address) from None
 
-    async def inbox_by_token(self, token_digest: bytes) -> Inbox | None:
+    async def inbox_by_token(self, token_digests: Sequence[bytes]) -> Inbox | None:
+        marks = ", ".join("?" for _ in token_digests)
         row = await self._fetchone(
-            f"SELECT {_INBOX_COLUMNS} FROM inboxes WHERE token_digest = ?", (token_digest,)
+            f"SELECT {_INBOX_COLUMNS} FROM inboxes WHERE token_digest IN ({marks})",
+            tuple(token_digests),
         )
         return _inbox(row)
+
+    async def key_ids_in_use(self) -> set[str]:
+        async with (
+            _translated(),
+            self._reader.execute("SELECT DISTINCT key_id FROM inboxes") as cursor,
+        ):
+            return {str(row[0]) for row in await cursor.fetchall()}
 
     async def inbox_by_address(self, address: str) -> Inbox | None:
         row = await self._fetchone(
@@ -428,3 +450,34 @@ class SQLiteStore:
             except sqlite3.Error as error:
                 log.warning("final checkpoint failed: %s", error)
             await self._writer.close()
+
+
+def backup(source: Path, destination: Path) -> int:
+    """Copy a live database consistently with SQLite's online backup API; returns its size.
+
+    The copy is written beside `destination` and renamed into place once complete and checked,
+    so a failed backup never leaves a half-written file under the requested name.
+    """
+    partial = destination.with_name(destination.name + ".partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(descriptor)
+    try:
+        origin = sqlite3.connect(source)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                origin.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+                status = copy.execute("PRAGMA integrity_check").fetchone()[0]
+                if status != "ok":
+                    raise StorageError(f"backup failed its integrity check: {status}")
+            finally:
+                copy.close()
+        finally:
+            origin.close()
+        os.replace(partial, destination)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return destination.stat().st_size

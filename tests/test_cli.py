@@ -126,6 +126,7 @@ def test_invalid_config_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == ["tempmail: error: invalid setting smtp.port: Expected `int` <= 65535"]
+    assert result.stdout == ""
     missing = _run(["serve", "--config", str(tmp_path / "nope.toml")], tmp_path)
     assert missing.returncode == 2
     assert "config file not found" in missing.stderr
@@ -150,7 +151,9 @@ def test_key_file_created_once_private_and_checked(tmp_path: Path) -> None:
     key_file = data / "keys.json"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert first.current == "k1"
     assert asyncio.run(preflight(config, {})) == first
+    assert "redacted" in repr(first) and first.current_set.secret_key.hex() not in repr(first)
 
     server = start_server(data)
     create_inbox(server)
@@ -162,9 +165,16 @@ def test_key_file_created_once_private_and_checked(tmp_path: Path) -> None:
         asyncio.run(preflight(config, {}))
     assert not key_file.exists()
 
-    other = {name: os.urandom(32).hex() for name in ("encryption_key", "secret_key")}
-    key_file.write_text(json.dumps(other))
+    document = json.loads(original)
+    document["keys"][0]["secret_key"] = os.urandom(32).hex()
+    key_file.write_text(json.dumps(document))
     with pytest.raises(ConfigError, match="does not match"):
+        asyncio.run(preflight(config, {}))
+
+    document["keys"][0]["id"] = "k9"
+    document["current"] = "k9"
+    key_file.write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match="use key set"):
         asyncio.run(preflight(config, {}))
 
     key_file.write_text("{broken")
@@ -172,14 +182,20 @@ def test_key_file_created_once_private_and_checked(tmp_path: Path) -> None:
         asyncio.run(preflight(config, {}))
 
     key_file.write_text(original)
-    environ = {"TEMPMAIL_ENCRYPTION_KEY": json.loads(original)["encryption_key"]}
+    stored = json.loads(original)["keys"][0]
+    environ = {"TEMPMAIL_ENCRYPTION_KEY": stored["encryption_key"]}
     with pytest.raises(ConfigError, match="both"):
         asyncio.run(preflight(config, environ))
     environ["TEMPMAIL_SECRET_KEY"] = "zz"
     with pytest.raises(ConfigError, match="not valid hex"):
         asyncio.run(preflight(config, environ))
-    environ["TEMPMAIL_SECRET_KEY"] = json.loads(original)["secret_key"]
-    assert asyncio.run(preflight(config, environ)) == first
+    environ["TEMPMAIL_SECRET_KEY"] = stored["secret_key"][:10]
+    with pytest.raises(ConfigError, match="64 hex digits"):
+        asyncio.run(preflight(config, environ))
+    environ["TEMPMAIL_SECRET_KEY"] = stored["secret_key"]
+    from_env = asyncio.run(preflight(config, environ))
+    assert from_env.source == "environment"
+    assert from_env.current_set.encryption_key == first.current_set.encryption_key
 
 
 def test_new_keys_allowed_while_no_inbox_is_stored(tmp_path: Path) -> None:
@@ -191,10 +207,9 @@ def test_new_keys_allowed_while_no_inbox_is_stored(tmp_path: Path) -> None:
         "TEMPMAIL_SECRET_KEY": os.urandom(32).hex(),
         "TEMPMAIL_API_KEY": "admin",
     }
-    keys = asyncio.run(preflight(config, environ))
-    assert keys.encryption_key.hex() == environ["TEMPMAIL_ENCRYPTION_KEY"]
-    assert keys.api_key == "admin"
-    assert "redacted" in repr(keys)
+    keyring = asyncio.run(preflight(config, environ))
+    assert keyring.current_set.encryption_key.hex() == environ["TEMPMAIL_ENCRYPTION_KEY"]
+    assert keyring.api_key == "admin"
 
 
 def test_serve_starts_and_stops_on_sigterm(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tempmail.cli import configure_logging
+from tempmail import logs
 from tests.helpers import (
     RunningServer,
     create_inbox,
@@ -136,7 +136,7 @@ def test_events_stream_ends_when_inbox_expires(server: RunningServer) -> None:
 
 
 def test_nothing_readable_at_rest(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
-    configure_logging("debug")
+    logs.configure("debug", "json")
     caplog.set_level(logging.DEBUG)
     marker = "MARKER-7f3a9c-zebra"
     inbox = create_inbox(server)
@@ -158,9 +158,9 @@ def test_nothing_readable_at_rest(server: RunningServer, caplog: pytest.LogCaptu
         content = path.read_bytes()
         for needle in needles:
             assert needle not in content, f"{needle!r} found in {path.name}"
-    logs = caplog.text
-    assert marker not in logs
-    assert inbox["token"] not in logs
+    captured = caplog.text
+    assert marker not in captured
+    assert inbox["token"] not in captured
 
 
 def test_deleted_mail_leaves_no_ciphertext_after_checkpoint(server: RunningServer) -> None:

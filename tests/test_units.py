@@ -225,5 +225,5 @@ def test_message_without_policy_default_type() -> None:
     msg["From"] = "a@example.com"
     msg.set_content(b"\x00\x01", maintype="application", subtype="octet-stream")
     parsed = parsing.parse(msg.as_bytes(policy=SMTP_POLICY))
-    assert parsed.attachments[0].filename == "attachment-1"
+    assert parsed.attachments[0].filename == "attachment-1.bin"
     assert parsed.attachments[0].data == b"\x00\x01"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import resource
@@ -39,11 +40,13 @@ def _free_port() -> int:
 class Process:
     """`python -m tempmail serve` in a subprocess with its own ports."""
 
-    def __init__(self, workdir: Path, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, environ: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.http_port, self.smtp_port = _free_port(), _free_port()
         self.log = open(workdir / f"server-{self.http_port}.log", "wb")  # noqa: SIM115
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "tempmail", "serve"],
+            [sys.executable, "-m", "tempmail", "serve", *args],
             cwd=workdir,
             env={
                 **os.environ,
@@ -55,6 +58,7 @@ class Process:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+        self.log_path = Path(self.log.name)
         self.url = f"http://127.0.0.1:{self.http_port}"
         deadline = time.monotonic() + 30
         while True:
@@ -243,3 +247,42 @@ def test_sigterm_closes_sessions_with_421_and_keeps_acknowledged_mail(workdir: P
             assert [m["subject"] for m in listing["messages"]] == ["acknowledged"]
     finally:
         again.stop()
+
+
+def test_logs_of_a_full_run_are_json_and_never_carry_content(workdir: Path) -> None:
+    marker = "PLANTED-4c1d-marker"
+    server = Process(workdir, args=("--log-level", "debug", "--log-format", "json"))
+    try:
+        inbox = server.create_inbox()
+        message = make_message(
+            inbox["address"],
+            f"Subject {marker}",
+            f"Body {marker}",
+            html=f"<p>{marker}</p>",
+            attachments=[("n.txt", "text/plain", marker.encode())],
+        )
+        with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as client:
+            client.sendmail(
+                "a@example.com", [inbox["address"]], message.as_bytes(policy=SMTP_POLICY)
+            )
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                client.sendmail("a@example.com", ["nobody@localhost"], b"Subject: x\r\n\r\nx\r\n")
+        with server.client(inbox["token"]) as client:
+            listing = client.get(f"/api/v1/inboxes/{inbox['inbox_id']}/messages").json()
+            message_id = listing["messages"][0]["id"]
+            client.get(f"/api/v1/messages/{message_id}")
+            client.get(f"/api/v1/messages/{message_id}/raw")
+            client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}")
+    finally:
+        server.stop()
+    text = server.log_path.read_text()
+    assert marker not in text
+    assert inbox["token"] not in text
+    entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert entries
+    for entry in entries:
+        assert {"time", "level", "logger", "event"} <= set(entry)
+    stored = [entry for entry in entries if entry.get("message_id") == message_id]
+    assert stored and stored[0]["inbox_id"] == inbox["inbox_id"] and "duration" in stored[0]
+    refusals = [entry for entry in entries if entry.get("code") == "550"]
+    assert refusals and refusals[0]["peer"] == "127.0.0.1"

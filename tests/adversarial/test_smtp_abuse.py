@@ -360,7 +360,7 @@ def many_inboxes(server: RunningServer) -> Iterator[list[dict[str, Any]]]:
         (b"attachment; filename*=utf-8''quote%22d%0D%0Aheader.txt", "quote_d_header.txt"),
         (b'attachment; filename*0="first"; filename*1="%2F..%2Fsecond.txt"', None),
         (b"attachment; filename*=utf-8''%E2%80%AEexe.txt", None),
-        (b'attachment; filename="   "', "attachment-1"),
+        (b'attachment; filename="   "', "attachment-1.bin"),
     ],
 )
 def test_attachment_filename_tricks(

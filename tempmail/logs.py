@@ -1,0 +1,71 @@
+"""Logging set-up: JSON lines on stdout for machines, readable text on a terminal.
+
+Each JSON line has `time`, `level`, `logger`, `event` and whatever fields the call passed in
+`extra=` (peer, inbox_id, code, duration, ...). Libraries that would log mail content or SQL
+parameters are held back, whatever the level: logs never carry a body, subject, token or key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from typing import Any, Literal
+
+LogFormat = Literal["auto", "json", "text"]
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """Human-readable lines, with the structured fields appended as key=value."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = [
+            f"{key}={value}"
+            for key, value in vars(record).items()
+            if key not in _STANDARD and not key.startswith("_")
+        ]
+        return f"{text} {' '.join(fields)}" if fields else text
+
+
+def configure(level: str = "info", log_format: LogFormat = "auto") -> None:
+    """Send logs to stdout in the chosen format; call once, from the CLI."""
+    if log_format == "auto":
+        log_format = "text" if sys.stdout.isatty() else "json"
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JSONFormatter() if log_format == "json" else TextFormatter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "tempmail", False):
+            root.removeHandler(existing)
+    handler.tempmail = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # aiosmtpd logs every DATA line at DEBUG, aiosqlite every statement with its parameters.
+    logging.getLogger("mail.log").setLevel(logging.INFO)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
