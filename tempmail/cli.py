@@ -20,7 +20,7 @@ import msgspec
 import uvicorn
 from starlette.applications import Starlette
 
-from tempmail import keys, logs, sendtest, settings, storage
+from tempmail import keys, logs, sendtest, settings, smtp, storage
 from tempmail.app import DATABASE_FILE, Runtime, create_app
 from tempmail.errors import ConfigError, StorageError
 from tempmail.storage import SQLiteStore
@@ -84,6 +84,7 @@ def prepare_data_dir(path: Path) -> None:
 async def preflight(config: settings.Settings, environ: Mapping[str, str]) -> keys.Keyring:
     """Open and migrate the database, then load (or on first start create) the keys."""
     prepare_data_dir(config.data_path)
+    smtp.tls_context(config)  # an unreadable certificate is a start-up error, not a late one
     try:
         store = await SQLiteStore.open(config.data_path / DATABASE_FILE)
     except StorageError as error:

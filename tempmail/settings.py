@@ -60,6 +60,12 @@ class SMTPSettings(_Section):
     max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 20
     idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 120
     max_commands_per_session: Annotated[int, msgspec.Meta(ge=10, le=1000000)] = 1000
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    def __post_init__(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("smtp.tls_cert and smtp.tls_key must be set together")
 
 
 class InboxSettings(_Section):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import Counter
 from typing import Any
 
@@ -16,7 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tempmail.clock import now_ms
 from tempmail.delivery import Deliverer, Outcome
-from tempmail.errors import StorageError
+from tempmail.errors import ConfigError, StorageError
 from tempmail.metrics import Metrics
 from tempmail.settings import Settings
 from tempmail.storage import Inbox, Store
@@ -227,6 +228,19 @@ class Handler:
         return TEMPORARY_FAILURE
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The STARTTLS context from `smtp.tls_cert` / `smtp.tls_key`, or None when unset."""
+    if not settings.smtp.tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.smtp.tls_cert, settings.smtp.tls_key)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"cannot load smtp.tls_cert / smtp.tls_key: {error}") from None
+    return context
+
+
 class Listener:
     """The SMTP server on the running loop: start, report its address, stop gracefully."""
 
@@ -237,6 +251,7 @@ class Listener:
         self.sessions: set[_Session] = set()
         self.per_host: Counter[str] = Counter()
         self.counters = Counters(metrics)
+        self._tls = tls_context(settings)
 
     def admit(self, host: str) -> bool:
         """Whether a new connection from `host` fits under the global and per-IP caps."""
@@ -275,6 +290,8 @@ class Listener:
             decode_data=False,
             timeout=limits.idle_timeout_seconds,
             command_call_limit=limits.max_commands_per_session,
+            tls_context=self._tls,
+            require_starttls=False,
         )
 
     async def start(self) -> None:
