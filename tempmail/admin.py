@@ -18,6 +18,7 @@ from tempmail.clock import iso_time, now_ms
 from tempmail.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from tempmail.events import Event, EventHub
 from tempmail.expiry import Expirer
+from tempmail.inboxes import Inboxes
 from tempmail.metrics import Metrics
 from tempmail.responses import json_response
 from tempmail.smtp import Counters
@@ -97,7 +98,8 @@ async def delete_inbox(request: Request) -> Response:
     _authorize(request)
     store: Store = request.state.store
     inbox_id = request.path_params["inbox_id"]
-    if not await store.delete_inbox(inbox_id):
+    inboxes: Inboxes = request.state.inboxes
+    if not await store.delete_inbox(inbox_id, inboxes.quarantine_until()):
         raise NotFound("Inbox not found.")
     hub: EventHub = request.state.hub
     hub.publish(inbox_id, Event("deleted", {}))

@@ -8,9 +8,11 @@ unknown id and an expired inbox all answer the same 404.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import time
 import urllib.parse
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -20,11 +22,12 @@ from starlette.routing import Route
 from tempmail import wire
 from tempmail.clock import iso_time, now_ms
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
-from tempmail.events import EventHub
+from tempmail.events import Event, EventHub
 from tempmail.inboxes import Access, Inboxes
 from tempmail.records import Content
 from tempmail.responses import NO_STORE, encode, json_response
 from tempmail.sanitize import Sanitizer
+from tempmail.storage import MessageFilter, MessageRow
 
 MAX_BODY_BYTES = 16 * 1024
 KEEPALIVE_SECONDS = 15.0
@@ -34,6 +37,9 @@ ACTIVE_TYPES = ("html", "xml", "svg", "javascript", "ecmascript", "x-shockwave-f
 
 
 _create_decoder = msgspec.json.Decoder(wire.CreateInbox)
+_update_decoder = msgspec.json.Decoder(wire.UpdateInbox)
+T = TypeVar("T")
+MAX_WAIT_SECONDS = 60.0
 
 
 def _bearer(request: Request) -> str | None:
@@ -74,11 +80,13 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def _decode_create(body: bytes) -> wire.CreateInbox:
+def _decode(body: bytes, decoder: msgspec.json.Decoder[T], required: bool = False) -> T:
     if not body.strip():
-        return wire.CreateInbox()
+        if required:
+            raise BadRequest("This route needs a JSON body.")
+        body = b"{}"
     try:
-        return _create_decoder.decode(body)
+        return decoder.decode(body)
     except msgspec.ValidationError as error:
         raise Invalid(f"Invalid request body: {error}.") from None
     except msgspec.DecodeError:
@@ -87,9 +95,9 @@ def _decode_create(body: bytes) -> wire.CreateInbox:
 
 async def create_inbox(request: Request) -> Response:
     """POST /api/v1/inboxes"""
-    command = _decode_create(await _read_body(request))
+    command = _decode(await _read_body(request), _create_decoder)
     inboxes: Inboxes = request.state.inboxes
-    created = await inboxes.create(command.ttl_hours)
+    created = await inboxes.create(command.ttl_hours, command.local_part, command.domain)
     return json_response(
         wire.NewInbox(
             inbox_id=created.inbox.id,
@@ -101,9 +109,7 @@ async def create_inbox(request: Request) -> Response:
     )
 
 
-async def get_inbox(request: Request) -> Response:
-    """GET /api/v1/inboxes/{inbox_id}"""
-    access = await _inbox_access(request)
+async def _info(request: Request, access: Access) -> Response:
     inboxes: Inboxes = request.state.inboxes
     return json_response(
         wire.InboxInfo(
@@ -115,6 +121,31 @@ async def get_inbox(request: Request) -> Response:
     )
 
 
+async def get_inbox(request: Request) -> Response:
+    """GET /api/v1/inboxes/{inbox_id}"""
+    return await _info(request, await _inbox_access(request))
+
+
+async def current_inbox(request: Request) -> Response:
+    """GET /api/v1/inbox: the inbox the bearer token opens (for token-only clients)."""
+    return await _info(request, await _access(request))
+
+
+async def update_inbox(request: Request) -> Response:
+    """PATCH /api/v1/inboxes/{inbox_id} {"ttl_hours": N}"""
+    access = await _inbox_access(request)
+    command = _decode(await _read_body(request), _update_decoder, required=True)
+    inboxes: Inboxes = request.state.inboxes
+    extended = await inboxes.extend(access, command.ttl_hours)
+    return await _info(request, Access(extended, access.token))
+
+
+async def domains(request: Request) -> Response:
+    """GET /api/v1/domains"""
+    names: list[str] = request.app.state.settings.domains
+    return json_response(wire.Domains(domains=names, default=names[0]))
+
+
 async def delete_inbox(request: Request) -> Response:
     """DELETE /api/v1/inboxes/{inbox_id}"""
     access = await _inbox_access(request)
@@ -123,10 +154,85 @@ async def delete_inbox(request: Request) -> Response:
     return json_response(wire.Confirmation("Inbox deleted successfully"))
 
 
-async def list_messages(request: Request) -> Response:
-    """GET /api/v1/inboxes/{inbox_id}/messages"""
-    access = await _inbox_access(request)
+def _wait_seconds(request: Request) -> float:
+    raw = request.query_params.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise BadRequest("Query parameter wait must be a number of seconds from 0 to 60.")
+    return min(seconds, MAX_WAIT_SECONDS)
+
+
+async def _message_filter(request: Request, access: Access) -> MessageFilter:
+    since = request.query_params.get("since")
+    unseen = _flag(request, "unseen")
+    if not since:
+        return MessageFilter(unseen_only=unseen)
     inboxes: Inboxes = request.state.inboxes
+    if await inboxes.has_message(access, since):
+        return MessageFilter(after_message=since, unseen_only=unseen)
+    try:
+        moment = dt.datetime.fromisoformat(since.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        try:
+            moment = dt.datetime.fromtimestamp(float(since), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise BadRequest(
+                "Query parameter since must be a message id of this inbox, an ISO 8601 time "
+                "or Unix seconds."
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return MessageFilter(after_time=int(moment.timestamp() * 1000), unseen_only=unseen)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client goes away (for a GET, the body is empty and already final)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _wait_for_mail(request: Request, queue: asyncio.Queue[Event], seconds: float) -> bool:
+    """Wait for the next event; False on timeout, disconnect, or the inbox ending."""
+    getter = asyncio.ensure_future(queue.get())
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait(
+            {getter, gone}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for task in (getter, gone):
+            task.cancel()
+    if getter in done:
+        return getter.result().kind == "message"
+    return False
+
+
+async def list_messages(request: Request) -> Response:
+    """GET /api/v1/inboxes/{inbox_id}/messages[?wait=S&since=ID|TIME&unseen=true]
+
+    With `wait`, answers as soon as a matching message exists, or after at most `wait`
+    seconds (capped at 60) with what there is, possibly nothing. Waiters listen to the same
+    in-process events as the SSE route; nothing polls the database.
+    """
+    access = await _inbox_access(request)
+    wait = _wait_seconds(request)
+    which = await _message_filter(request, access)
+    inboxes: Inboxes = request.state.inboxes
+    hub: EventHub = request.state.hub
+    with hub.subscribe(access.inbox.id) as queue:
+        rows = await inboxes.list_messages(access, which)
+        deadline = time.monotonic() + wait
+        expires = access.inbox.expires_at
+        while not rows:
+            remaining = min(deadline - time.monotonic(), (expires - now_ms()) / 1000)
+            if remaining <= 0 or not await _wait_for_mail(request, queue, remaining):
+                break
+            rows = await inboxes.list_messages(access, which)
     summaries = [
         wire.MessageSummary(
             id=row.id,
@@ -135,8 +241,9 @@ async def list_messages(request: Request) -> Response:
             preview=summary.preview,
             received_at=iso_time(row.received_at),
             has_attachments=summary.has_attachments,
+            seen=row.seen,
         )
-        for row, summary in await inboxes.list_messages(access)
+        for row, summary in rows
     ]
     return json_response(wire.MessageList(messages=summaries, count=len(summaries)))
 
@@ -150,17 +257,19 @@ def _flag(request: Request, name: str) -> bool:
     raise BadRequest(f"Query parameter {name} must be true or false.")
 
 
-async def _content(request: Request) -> tuple[Access, str, int, Content]:
+async def _content(request: Request) -> tuple[Access, MessageRow, Content]:
     access = await _access(request)
     inboxes: Inboxes = request.state.inboxes
     row = await inboxes.get_row(access, request.path_params["message_id"])
-    return access, row.id, row.received_at, await inboxes.open_content(access, row)
+    return access, row, await inboxes.open_content(access, row)
 
 
 async def get_message(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}"""
     allow_remote = _flag(request, "remote_images")
-    _, message_id, received_at, content = await _content(request)
+    access, row, content = await _content(request)
+    inboxes: Inboxes = request.state.inboxes
+    await inboxes.mark_seen(access, row.id)
     sanitizer: Sanitizer = request.state.sanitizer
     inline = {
         item.content_id: (item.content_type, item.data)
@@ -174,7 +283,7 @@ async def get_message(request: Request) -> Response:
     )
     return json_response(
         wire.MessageDetail(
-            id=message_id,
+            id=row.id,
             sender=content.sender,
             to=content.to,
             cc=content.cc,
@@ -182,7 +291,9 @@ async def get_message(request: Request) -> Response:
             date=content.date,
             body_html=body_html,
             body_text=content.text,
-            received_at=iso_time(received_at),
+            received_at=iso_time(row.received_at),
+            seen=True,
+            delivered_to=content.delivered_to,
             attachments=[
                 wire.AttachmentInfo(item.id, item.filename, item.content_type, item.size)
                 for item in content.attachments
@@ -218,14 +329,13 @@ def _download(data: bytes, content_type: str, filename: str) -> Response:
 
 async def get_raw(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}/raw"""
-    _, message_id, _, content = await _content(request)
-    response = _download(content.raw, "message/rfc822", f"message-{message_id}.eml")
-    return response
+    _, row, content = await _content(request)
+    return _download(content.raw, "message/rfc822", f"message-{row.id}.eml")
 
 
 async def get_attachment(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}/attachments/{attachment_id}"""
-    _, _, _, content = await _content(request)
+    _, _, content = await _content(request)
     wanted = request.path_params["attachment_id"]
     for item in content.attachments:
         if item.id == wanted:
@@ -277,7 +387,10 @@ async def inbox_events(request: Request) -> Response:
 
 routes = [
     Route("/api/v1/inboxes", create_inbox, methods=["POST"]),
+    Route("/api/v1/domains", domains, methods=["GET"]),
+    Route("/api/v1/inbox", current_inbox, methods=["GET"]),
     Route("/api/v1/inboxes/{inbox_id}", get_inbox, methods=["GET"]),
+    Route("/api/v1/inboxes/{inbox_id}", update_inbox, methods=["PATCH"]),
     Route("/api/v1/inboxes/{inbox_id}", delete_inbox, methods=["DELETE"]),
     Route("/api/v1/inboxes/{inbox_id}/messages", list_messages, methods=["GET"]),
     Route("/api/v1/inboxes/{inbox_id}/events", inbox_events, methods=["GET"]),

@@ -93,7 +93,7 @@ async def _unexpected(request: Request, error: Exception) -> Response:
 
 
 async def _openapi(request: Request) -> Response:
-    return json_response(openapi.build())
+    return json_response(openapi.build(request.app.state.settings))
 
 
 async def _docs(request: Request) -> Response:
@@ -156,6 +156,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
                 metrics,
                 settings.data_path,
                 after_pass=_key_retirement(settings, keys, store),
+                quarantine_ms=round(settings.inbox.quarantine_hours * 3_600_000),
             )
             expiry_task = asyncio.create_task(
                 expirer.run_forever(settings.expiry.interval_seconds), name="tempmail-expiry"

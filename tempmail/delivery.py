@@ -41,8 +41,13 @@ def summary_event(message_id: str, received_at: int, summary: records.Summary) -
             "preview": summary.preview,
             "received_at": iso_time(received_at),
             "has_attachments": summary.has_attachments,
+            "seen": False,
         },
     )
+
+
+Recipient = tuple[Inbox, list[str]]
+"""An inbox and the envelope addresses (with any +tag) that led to it."""
 
 
 class _Prepared(msgspec.Struct, frozen=True):
@@ -50,7 +55,7 @@ class _Prepared(msgspec.Struct, frozen=True):
     summary: records.Summary
 
 
-def _prepare(raw: bytes, inboxes: Sequence[Inbox], received_at: int) -> _Prepared:
+def _prepare(raw: bytes, recipients: Sequence[Recipient], received_at: int) -> _Prepared:
     parsed: ParsedMessage = parse(raw)
     summary = records.Summary(
         sender=parsed.sender,
@@ -58,24 +63,23 @@ def _prepare(raw: bytes, inboxes: Sequence[Inbox], received_at: int) -> _Prepare
         preview=parsed.preview,
         has_attachments=bool(parsed.attachments),
     )
-    content = records.encode(
-        records.Content(
-            sender=parsed.sender,
-            to=parsed.to,
-            cc=parsed.cc,
-            subject=parsed.subject,
-            date=parsed.date,
-            text=parsed.text,
-            html=parsed.html,
-            attachments=parsed.attachments,
-            raw=raw,
-            displayable=parsed.displayable,
-        )
+    content = records.Content(
+        sender=parsed.sender,
+        to=parsed.to,
+        cc=parsed.cc,
+        subject=parsed.subject,
+        date=parsed.date,
+        text=parsed.text,
+        html=parsed.html,
+        attachments=parsed.attachments,
+        raw=raw,
+        displayable=parsed.displayable,
     )
     summary_bytes = records.encode(summary)
     messages = []
-    for inbox in inboxes:
+    for inbox, addresses in recipients:
         message_id = str(uuid.uuid4())
+        sealed_content = records.encode(msgspec.structs.replace(content, delivered_to=addresses))
         messages.append(
             NewMessage(
                 id=message_id,
@@ -86,7 +90,7 @@ def _prepare(raw: bytes, inboxes: Sequence[Inbox], received_at: int) -> _Prepare
                     inbox.public_key, inbox.id, message_id, records.SUMMARY_PART, summary_bytes
                 ),
                 content=crypto.seal(
-                    inbox.public_key, inbox.id, message_id, records.CONTENT_PART, content
+                    inbox.public_key, inbox.id, message_id, records.CONTENT_PART, sealed_content
                 ),
             )
         )
@@ -110,11 +114,11 @@ class Deliverer:
         self._max_messages = max_messages
         self._clock = clock
 
-    async def deliver(self, raw: bytes, inboxes: Sequence[Inbox]) -> dict[str, Outcome]:
+    async def deliver(self, raw: bytes, recipients: Sequence[Recipient]) -> dict[str, Outcome]:
         """Store `raw` in each inbox; returns the outcome per inbox id. Raises StorageError."""
         started = time.perf_counter()
         received_at = self._clock()
-        prepared = await asyncio.to_thread(_prepare, raw, inboxes, received_at)
+        prepared = await asyncio.to_thread(_prepare, raw, recipients, received_at)
         stored = set(
             await self._store.deliver(prepared.messages, self._max_messages, self._clock())
         )

@@ -48,6 +48,11 @@ class NotFound(TempmailError):
     code = "not_found"
 
 
+class Conflict(TempmailError):
+    status = 409
+    code = "conflict"
+
+
 class PayloadTooLarge(TempmailError):
     status = 413
     code = "payload_too_large"

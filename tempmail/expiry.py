@@ -35,8 +35,10 @@ class Expirer:
         data_dir: Path | None = None,
         clock: Callable[[], int] = now_ms,
         after_pass: Callable[[], Awaitable[object]] | None = None,
+        quarantine_ms: int = 0,
     ) -> None:
         self._after_pass = after_pass
+        self.quarantine_ms = quarantine_ms
         self._metrics = metrics
         self._store = store
         self._hub = hub
@@ -50,7 +52,7 @@ class Expirer:
         started = time.perf_counter()
         removed = 0
         while True:
-            expired = await self._store.expire(self._clock(), BATCH_SIZE)
+            expired = await self._store.expire(self._clock(), BATCH_SIZE, self.quarantine_ms)
             for inbox_id in expired:
                 self._hub.publish(inbox_id, Event("expired", {}))
             removed += len(expired)

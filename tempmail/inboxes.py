@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import string
 import uuid
@@ -17,17 +18,37 @@ import msgspec
 
 from tempmail import crypto, records
 from tempmail.clock import now_ms
-from tempmail.errors import IntegrityError, NotFound, Unauthorized, Unavailable
+from tempmail.errors import Conflict, IntegrityError, Invalid, NotFound, Unauthorized, Unavailable
 from tempmail.events import Event, EventHub
 from tempmail.keys import Keyring
 from tempmail.metrics import Metrics
 from tempmail.settings import Settings
-from tempmail.storage import AddressTaken, Inbox, MessageRow, MessageSummaryRow, Store
+from tempmail.storage import (
+    EVERYTHING,
+    AddressQuarantined,
+    AddressTaken,
+    Inbox,
+    MessageFilter,
+    MessageRow,
+    MessageSummaryRow,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
 ADDRESS_ALPHABET = string.ascii_lowercase + string.digits
 HOUR_MS = 3_600_000
+MAX_LOCAL_PART = 64
+# Plus is left out on purpose: "name+tag" delivers to "name".
+LOCAL_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*[A-Za-z0-9]|[A-Za-z0-9]")
+# RFC 2142 role mailboxes and names people trust; nobody may claim them.
+RESERVED_LOCAL_PARTS = frozenset(
+    {
+        "abuse", "admin", "administrator", "hostmaster", "mailer-daemon", "noc", "no-reply",
+        "noreply", "postmaster", "root", "security", "ssl-admin", "support", "sysadmin",
+        "webmaster", "www", "info", "billing", "help", "system", "tempmail",
+    }
+)  # fmt: skip
 
 
 class CreatedInbox(msgspec.Struct, frozen=True):
@@ -60,21 +81,60 @@ class Inboxes:
         self._settings = settings
         self._hub = hub
         self._clock = clock
+        self._blocked = frozenset(name.lower() for name in settings.inbox.blocked_local_parts)
 
-    def _new_address(self, domain: str) -> str:
+    def _random_local_part(self) -> str:
         length = self._settings.inbox.address_length
-        local = secrets.choice(string.ascii_lowercase) + "".join(
+        return secrets.choice(string.ascii_lowercase) + "".join(
             secrets.choice(ADDRESS_ALPHABET) for _ in range(length - 1)
         )
-        return f"{local}@{domain}"
 
-    async def create(self, ttl_hours: float | None = None) -> CreatedInbox:
-        """Make a new inbox on the default domain; the token is returned here and never again."""
+    def _chosen_local_part(self, local_part: str) -> str:
+        local = local_part.strip().lower()
+        limits = self._settings.inbox
+        if not limits.min_local_part_length <= len(local) <= MAX_LOCAL_PART:
+            raise Invalid(
+                f"local_part must be {limits.min_local_part_length} to {MAX_LOCAL_PART} characters."
+            )
+        if not LOCAL_PART.fullmatch(local):
+            raise Invalid(
+                "local_part may use only a-z, 0-9, dot, hyphen and underscore, must start and end "
+                "with a letter or digit, and may not contain two dots in a row."
+            )
+        if local in RESERVED_LOCAL_PARTS or local in self._blocked:
+            raise Conflict(f"The address {local} is reserved; choose another.")
+        return local
+
+    def _domain(self, domain: str | None) -> str:
+        if domain is None:
+            return self._settings.domains[0]
+        chosen = domain.strip().lower()
+        if chosen not in self._settings.domains:
+            raise Invalid(f"domain must be one of: {', '.join(self._settings.domains)}.")
+        return chosen
+
+    def _lifetime_ms(self, ttl_hours: float | None) -> int:
         limits = self._settings.inbox
         hours = min(
             limits.default_ttl_hours if ttl_hours is None else ttl_hours, limits.max_ttl_hours
         )
-        for _ in range(5):
+        return round(hours * HOUR_MS)
+
+    async def create(
+        self,
+        ttl_hours: float | None = None,
+        local_part: str | None = None,
+        domain: str | None = None,
+    ) -> CreatedInbox:
+        """Make a new inbox; the token is returned here and never again.
+
+        Without `local_part` the address is random; a chosen one that is taken answers 409,
+        one whose inbox ended less than `quarantine_hours` ago answers 409 as well.
+        """
+        chosen_domain = self._domain(domain)
+        chosen_local = None if local_part is None else self._chosen_local_part(local_part)
+        lifetime = self._lifetime_ms(ttl_hours)
+        for _ in range(1 if chosen_local else 5):
             inbox_id = str(uuid.uuid4())
             token = crypto.new_token()
             key_set = self._keys.current_set
@@ -82,27 +142,38 @@ class Inboxes:
             created = self._clock()
             inbox = Inbox(
                 id=inbox_id,
-                address=self._new_address(self._settings.domains[0]),
+                address=f"{chosen_local or self._random_local_part()}@{chosen_domain}",
                 token_digest=crypto.token_digest(key_set.secret_key, token),
                 public_key=public_key,
                 wrapped_key=wrapped_key,
                 key_id=key_set.id,
                 created_at=created,
-                expires_at=created + round(hours * HOUR_MS),
+                expires_at=created + lifetime,
             )
             try:
-                await self._store.create_inbox(inbox)
-            except AddressTaken:
+                await self._store.create_inbox(inbox, created)
+            except (AddressTaken, AddressQuarantined):
+                if chosen_local:
+                    raise Conflict(f"The address {inbox.address} is not available.") from None
                 continue
             self._metrics.inboxes_created.inc()
             log.info(
                 "inbox %s created, expires in %.2f h",
                 inbox_id,
-                hours,
-                extra={"inbox_id": inbox_id, "ttl_hours": hours},
+                lifetime / HOUR_MS,
+                extra={"inbox_id": inbox_id, "ttl_hours": lifetime / HOUR_MS},
             )
             return CreatedInbox(inbox, token)
         raise Unavailable("Could not allocate a free address; try again.")
+
+    async def extend(self, access: Access, ttl_hours: float) -> Inbox:
+        """Set the inbox to end `ttl_hours` from now, at most `max_ttl_hours` after creation."""
+        inbox = access.inbox
+        limit = inbox.created_at + round(self._settings.inbox.max_ttl_hours * HOUR_MS)
+        expires_at = min(self._clock() + round(ttl_hours * HOUR_MS), limit)
+        await self._store.extend_inbox(inbox.id, expires_at)
+        log.info("inbox %s lifetime changed", inbox.id, extra={"inbox_id": inbox.id})
+        return msgspec.structs.replace(inbox, expires_at=expires_at)
 
     async def authenticate(self, token: str | None) -> Access:
         """The live inbox this token opens; 401 for no or an unknown token, 404 once expired."""
@@ -142,9 +213,9 @@ class Inboxes:
         return records.decode_summary(plain)
 
     async def list_messages(
-        self, access: Access
+        self, access: Access, which: MessageFilter = EVERYTHING
     ) -> list[tuple[MessageSummaryRow, records.Summary]]:
-        rows = await self._store.list_messages(access.inbox.id)
+        rows = await self._store.list_messages(access.inbox.id, which)
         private = self.private_key(access)
         return [(row, self._checked_summary(private, access.inbox.id, row)) for row in rows]
 
@@ -178,6 +249,9 @@ class Inboxes:
             log.error("inbox %s message %s: content fails to authenticate", access.inbox.id, row.id)
             raise
 
+    async def has_message(self, access: Access, message_id: str) -> bool:
+        return await self._store.has_message(access.inbox.id, message_id)
+
     async def message_count(self, access: Access) -> int:
         return await self._store.message_count(access.inbox.id)
 
@@ -186,8 +260,14 @@ class Inboxes:
             raise NotFound("Message not found.")
         log.info("inbox %s: message %s deleted", access.inbox.id, message_id)
 
+    def quarantine_until(self) -> int:
+        return self._clock() + round(self._settings.inbox.quarantine_hours * HOUR_MS)
+
+    async def mark_seen(self, access: Access, message_id: str) -> None:
+        await self._store.mark_seen(access.inbox.id, message_id)
+
     async def delete(self, access: Access) -> None:
-        if not await self._store.delete_inbox(access.inbox.id):
+        if not await self._store.delete_inbox(access.inbox.id, self.quarantine_until()):
             raise NotFound("Inbox not found.")
         self._metrics.inboxes_deleted.inc()
         log.info("inbox %s deleted by its holder", access.inbox.id)

@@ -65,6 +65,10 @@ class SecurityHeaders:
                 }
                 if self.hsts:
                     additions[b"strict-transport-security"] = HSTS
+                if message["status"] == 304:
+                    # Browsers merge a 304's headers into the cached page: a policy chosen here
+                    # without the page's content type would replace the page's own.
+                    del additions[b"content-security-policy"]
                 headers.extend(
                     (name, value) for name, value in additions.items() if name not in names
                 )

@@ -7,9 +7,13 @@ from typing import Any
 import msgspec
 
 from tempmail import wire
+from tempmail.inboxes import LOCAL_PART, MAX_LOCAL_PART
+from tempmail.settings import Settings
 
 _TYPES = (
     wire.CreateInbox,
+    wire.UpdateInbox,
+    wire.Domains,
     wire.NewInbox,
     wire.InboxInfo,
     wire.MessageList,
@@ -39,6 +43,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "No such inbox or message for this token (or the inbox expired)",
         413: "Request body too large",
         403: "The admin API is disabled (no TEMPMAIL_API_KEY)",
+        409: "The chosen address is taken or recently ended (quarantined)",
         422: "A field has the wrong type or value",
         429: "Rate limited; see Retry-After",
         503: "Storage temporarily unavailable",
@@ -50,6 +55,16 @@ _AUTH_ERRORS = (400, 401, 404, 429, 503)
 _ADMIN_ERRORS = (401, 403, 429, 503)
 _INBOX_ID = {"name": "inbox_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _MESSAGE_ID = {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def _operation(
@@ -69,17 +84,45 @@ def _operation(
     return operation
 
 
-def build() -> dict[str, Any]:
+def _address_rules(components: dict[str, Any], settings: Settings) -> None:
+    """Document the address rules that depend on the configuration."""
+    properties = components["CreateInbox"]["properties"]
+    properties["domain"] = {
+        "anyOf": [{"enum": list(settings.domains)}, {"type": "null"}],
+        "default": None,
+        "description": "One of GET /api/v1/domains; the first when omitted",
+    }
+    properties["local_part"] = {
+        "anyOf": [
+            {
+                "type": "string",
+                "minLength": settings.inbox.min_local_part_length,
+                "maxLength": MAX_LOCAL_PART,
+                "pattern": LOCAL_PART.pattern.join(("^(?:", ")$")),
+            },
+            {"type": "null"},
+        ],
+        "default": None,
+        "description": "Choose the address (case-insensitive); random when omitted. Reserved "
+        "names and addresses taken or recently ended answer 409.",
+    }
+
+
+def build(settings: Settings) -> dict[str, Any]:
     """The whole OpenAPI document as a dict, ready to encode."""
     _, components = msgspec.json.schema_components(
         _TYPES, ref_template="#/components/schemas/{name}"
     )
+    _address_rules(components, settings)
     binary = {"schema": {"type": "string", "format": "binary"}}
     paths: dict[str, Any] = {
         "/api/v1/inboxes": {
             "post": _operation(
                 "Create an inbox; the token in the reply is shown only once",
-                {"201": _json(wire.NewInbox, "The new inbox"), **_errors(400, 413, 422, 429, 503)},
+                {
+                    "201": _json(wire.NewInbox, "The new inbox"),
+                    **_errors(400, 409, 413, 422, 429, 503),
+                },
                 "inboxes",
                 secured=False,
                 requestBody={
@@ -88,7 +131,35 @@ def build() -> dict[str, Any]:
                 },
             )
         },
+        "/api/v1/domains": {
+            "get": _operation(
+                "The mail domains this server serves; the first is the default",
+                {"200": _json(wire.Domains, "Domains"), **_errors(429)},
+                "inboxes",
+                secured=False,
+            )
+        },
+        "/api/v1/inbox": {
+            "get": _operation(
+                "The inbox this bearer token opens",
+                {"200": _json(wire.InboxInfo, "The inbox"), **_errors(*_AUTH_ERRORS)},
+                "inboxes",
+            )
+        },
         "/api/v1/inboxes/{inbox_id}": {
+            "patch": _operation(
+                "Change the lifetime: end `ttl_hours` from now, at most max_ttl_hours after creation",
+                {
+                    "200": _json(wire.InboxInfo, "The inbox"),
+                    **_errors(*_AUTH_ERRORS, 413, 422),
+                },
+                "inboxes",
+                [_INBOX_ID],
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(wire.UpdateInbox)}},
+                },
+            ),
             "get": _operation(
                 "Inbox details",
                 {"200": _json(wire.InboxInfo, "The inbox"), **_errors(*_AUTH_ERRORS)},
@@ -104,10 +175,24 @@ def build() -> dict[str, Any]:
         },
         "/api/v1/inboxes/{inbox_id}/messages": {
             "get": _operation(
-                "List messages, newest first",
+                "List messages, newest first; with `wait`, a long poll that answers as soon as "
+                "a message newer than `since` arrives",
                 {"200": _json(wire.MessageList, "The messages"), **_errors(*_AUTH_ERRORS)},
                 "messages",
-                [_INBOX_ID],
+                [
+                    _INBOX_ID,
+                    _query(
+                        "wait",
+                        {"type": "number", "minimum": 0, "default": 0},
+                        "Seconds to wait for a matching message (capped at 60)",
+                    ),
+                    _query(
+                        "since",
+                        {"type": "string"},
+                        "Only messages newer than this message id, ISO 8601 time or Unix seconds",
+                    ),
+                    _query("unseen", {"type": "boolean", "default": False}, "Only unread messages"),
+                ],
             )
         },
         "/api/v1/inboxes/{inbox_id}/events": {

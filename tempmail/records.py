@@ -29,6 +29,7 @@ class Content(msgspec.Struct, frozen=True, array_like=True):
     attachments: list[Attachment]
     raw: bytes
     displayable: bool = True
+    delivered_to: list[str] = msgspec.field(default_factory=list)
 
 
 SUMMARY_PART = "summary"

@@ -73,6 +73,9 @@ class InboxSettings(_Section):
     max_ttl_hours: Annotated[float, msgspec.Meta(gt=0)] = 168
     max_messages: Positive = 50
     address_length: Annotated[int, msgspec.Meta(ge=8, le=64)] = 24
+    min_local_part_length: Annotated[int, msgspec.Meta(ge=1, le=64)] = 3
+    quarantine_hours: Annotated[float, msgspec.Meta(ge=0)] = 168
+    blocked_local_parts: list[str] = msgspec.field(default_factory=list)
 
 
 class LimitSettings(_Section):

@@ -133,6 +133,12 @@ def split_address(address: str) -> tuple[str, str] | None:
     return local, domain.lower()
 
 
+def mailbox_of(address: str) -> str:
+    """The inbox address for a recipient: `name+tag@domain` is delivered to `name@domain`."""
+    local, _, domain = address.rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
 class Handler:
     """The aiosmtpd handler: which recipients we accept, and what DATA does with the message."""
 
@@ -173,17 +179,17 @@ class Handler:
             return "550 5.7.1 Relaying denied: we do not serve this domain"
         if not local.isascii():
             return "550 5.1.1 No such mailbox"
-        canonical = f"{local.lower()}@{domain}"
+        recipient = f"{local.lower()}@{domain}"
         try:
-            inbox = await self._live_inbox(canonical)
+            inbox = await self._live_inbox(mailbox_of(recipient))
             if inbox is None:
                 return "550 5.1.1 No such mailbox"
             if await self._store.message_count(inbox.id) >= self._settings.inbox.max_messages:
                 return "452 4.2.2 Mailbox full"
         except StorageError:
             return TEMPORARY_FAILURE
-        if canonical not in envelope.rcpt_tos:
-            envelope.rcpt_tos.append(canonical)
+        if recipient not in envelope.rcpt_tos:
+            envelope.rcpt_tos.append(recipient)
             envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 Recipient OK"
 
@@ -194,14 +200,17 @@ class Handler:
         self.in_flight += 1
         self.idle.clear()
         try:
-            inboxes = [
-                inbox
-                for inbox in [await self._live_inbox(address) for address in envelope.rcpt_tos]
-                if inbox is not None
-            ]
-            if not inboxes:
+            by_mailbox: dict[str, list[str]] = {}
+            for address in envelope.rcpt_tos:
+                by_mailbox.setdefault(mailbox_of(address), []).append(address)
+            recipients = []
+            for mailbox, addresses in by_mailbox.items():
+                inbox = await self._live_inbox(mailbox)
+                if inbox is not None:
+                    recipients.append((inbox, addresses))
+            if not recipients:
                 return "550 5.1.1 No such mailbox (it expired or was deleted)"
-            outcomes = await self._deliverer.deliver(raw, inboxes)
+            outcomes = await self._deliverer.deliver(raw, recipients)
         except StorageError as error:
             self._metrics.delivery_failures.inc()
             reply = STORAGE_FULL if error.disk_full else TEMPORARY_FAILURE

@@ -51,9 +51,14 @@ _MIGRATIONS: dict[int, str] = {
         received_at INTEGER NOT NULL,
         size INTEGER NOT NULL,
         summary BLOB NOT NULL,
-        content BLOB NOT NULL
+        content BLOB NOT NULL,
+        seen INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX messages_by_inbox ON messages (inbox_id, seq);
+    CREATE TABLE quarantine (
+        address TEXT PRIMARY KEY,
+        until INTEGER NOT NULL
+    ) WITHOUT ROWID;
     """,
 }
 
@@ -76,6 +81,7 @@ class MessageSummaryRow(msgspec.Struct, frozen=True):
     received_at: int
     size: int
     summary: bytes
+    seen: bool = False
 
 
 class MessageRow(msgspec.Struct, frozen=True):
@@ -121,6 +127,21 @@ class AddressTaken(Exception):
     """The address already belongs to an inbox."""
 
 
+class AddressQuarantined(Exception):
+    """The address belonged to an inbox that ended recently; nobody may claim it yet."""
+
+
+class MessageFilter(msgspec.Struct, frozen=True):
+    """Which messages of an inbox to list: newer than a message or a time, unseen only."""
+
+    after_message: str | None = None
+    after_time: int | None = None
+    unseen_only: bool = False
+
+
+EVERYTHING = MessageFilter()
+
+
 class Store(Protocol):
     """The storage operations the server needs; a PostgreSQL backend would implement these."""
 
@@ -130,7 +151,9 @@ class Store(Protocol):
 
     async def count_inboxes(self) -> int: ...
 
-    async def create_inbox(self, inbox: Inbox) -> None: ...
+    async def create_inbox(self, inbox: Inbox, now: int) -> None: ...
+
+    async def extend_inbox(self, inbox_id: str, expires_at: int) -> None: ...
 
     async def delete_meta(self, key: str) -> None: ...
 
@@ -146,15 +169,21 @@ class Store(Protocol):
         self, messages: Sequence[NewMessage], max_messages: int, now: int
     ) -> list[str]: ...
 
-    async def list_messages(self, inbox_id: str) -> list[MessageSummaryRow]: ...
+    async def list_messages(
+        self, inbox_id: str, which: MessageFilter = EVERYTHING
+    ) -> list[MessageSummaryRow]: ...
+
+    async def has_message(self, inbox_id: str, message_id: str) -> bool: ...
+
+    async def mark_seen(self, inbox_id: str, message_id: str) -> None: ...
 
     async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None: ...
 
     async def delete_message(self, inbox_id: str, message_id: str) -> bool: ...
 
-    async def delete_inbox(self, inbox_id: str) -> bool: ...
+    async def delete_inbox(self, inbox_id: str, quarantine_until: int) -> bool: ...
 
-    async def expire(self, now: int, batch_size: int) -> list[str]: ...
+    async def expire(self, now: int, batch_size: int, quarantine_ms: int) -> list[str]: ...
 
     async def checkpoint(self) -> None: ...
 
@@ -291,15 +320,28 @@ class SQLiteStore:
         row = await self._fetchone("SELECT count(*) FROM inboxes", ())
         return int(row[0]) if row else 0
 
-    async def create_inbox(self, inbox: Inbox) -> None:
+    async def create_inbox(self, inbox: Inbox, now: int) -> None:
+        """Insert the inbox unless its address is taken or still quarantined."""
         try:
             async with self._transaction() as db:
+                async with db.execute(
+                    "SELECT 1 FROM quarantine WHERE address = ? AND until > ?",
+                    (inbox.address, now),
+                ) as cursor:
+                    if await cursor.fetchone() is not None:
+                        raise AddressQuarantined(inbox.address)
                 await db.execute(
                     f"INSERT INTO inboxes ({_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     msgspec.structs.astuple(inbox),
                 )
         except sqlite3.IntegrityError:
             raise AddressTaken(inbox.address) from None
+
+    async def extend_inbox(self, inbox_id: str, expires_at: int) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE inboxes SET expires_at = ? WHERE id = ?", (expires_at, inbox_id)
+            )
 
     async def inbox_by_token(self, token_digests: Sequence[bytes]) -> Inbox | None:
         marks = ", ".join("?" for _ in token_digests)
@@ -359,17 +401,47 @@ class SQLiteStore:
                 delivered.append(message.inbox_id)
         return delivered
 
-    async def list_messages(self, inbox_id: str) -> list[MessageSummaryRow]:
+    async def list_messages(
+        self, inbox_id: str, which: MessageFilter = EVERYTHING
+    ) -> list[MessageSummaryRow]:
+        """Messages newest first. An unknown `after_message` lists everything."""
+        conditions = ["inbox_id = ?"]
+        parameters: list[object] = [inbox_id]
+        if which.after_message is not None:
+            conditions.append(
+                "seq > coalesce((SELECT seq FROM messages WHERE id = ? AND inbox_id = ?), 0)"
+            )
+            parameters += [which.after_message, inbox_id]
+        if which.after_time is not None:
+            conditions.append("received_at > ?")
+            parameters.append(which.after_time)
+        if which.unseen_only:
+            conditions.append("seen = 0")
         async with (
             _translated(),
             self._reader.execute(
-                "SELECT id, received_at, size, summary FROM messages"
-                " WHERE inbox_id = ? ORDER BY seq DESC",
-                (inbox_id,),
+                "SELECT id, received_at, size, summary, seen FROM messages"
+                f" WHERE {' AND '.join(conditions)} ORDER BY seq DESC",
+                parameters,
             ) as cursor,
         ):
             rows = await cursor.fetchall()
-        return [MessageSummaryRow(row[0], row[1], row[2], bytes(row[3])) for row in rows]
+        return [
+            MessageSummaryRow(row[0], row[1], row[2], bytes(row[3]), bool(row[4])) for row in rows
+        ]
+
+    async def has_message(self, inbox_id: str, message_id: str) -> bool:
+        row = await self._fetchone(
+            "SELECT 1 FROM messages WHERE id = ? AND inbox_id = ?", (message_id, inbox_id)
+        )
+        return row is not None
+
+    async def mark_seen(self, inbox_id: str, message_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE messages SET seen = 1 WHERE id = ? AND inbox_id = ? AND seen = 0",
+                (message_id, inbox_id),
+            )
 
     async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None:
         row = await self._fetchone(
@@ -388,23 +460,42 @@ class SQLiteStore:
             )
             return cursor.rowcount > 0
 
-    async def delete_inbox(self, inbox_id: str) -> bool:
+    async def delete_inbox(self, inbox_id: str, quarantine_until: int) -> bool:
+        """Delete the inbox (messages cascade) and hold its address until `quarantine_until`."""
         async with self._transaction() as db:
-            cursor = await db.execute("DELETE FROM inboxes WHERE id = ?", (inbox_id,))
-            return cursor.rowcount > 0
+            async with db.execute(
+                "DELETE FROM inboxes WHERE id = ? RETURNING address", (inbox_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return False
+            await self._quarantine(db, [(str(row[0]), quarantine_until)])
+            return True
 
-    async def expire(self, now: int, batch_size: int) -> list[str]:
-        """Delete up to `batch_size` inboxes past their expiry (messages cascade); return ids."""
-        async with (
-            self._transaction() as db,
-            db.execute(
+    @staticmethod
+    async def _quarantine(db: aiosqlite.Connection, entries: list[tuple[str, int]]) -> None:
+        await db.executemany(
+            "INSERT INTO quarantine (address, until) VALUES (?, ?)"
+            " ON CONFLICT (address) DO UPDATE SET until = max(until, excluded.until)",
+            entries,
+        )
+
+    async def expire(self, now: int, batch_size: int, quarantine_ms: int) -> list[str]:
+        """Delete up to `batch_size` inboxes past their expiry (messages cascade); return ids.
+
+        Their addresses are held for `quarantine_ms` after they expired, and quarantine
+        entries that have run out are dropped.
+        """
+        async with self._transaction() as db:
+            async with db.execute(
                 "DELETE FROM inboxes WHERE id IN"
                 " (SELECT id FROM inboxes WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
-                " RETURNING id",
+                " RETURNING id, address, expires_at",
                 (now, batch_size),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+            ) as cursor:
+                rows = await cursor.fetchall()
+            await self._quarantine(db, [(str(row[1]), int(row[2]) + quarantine_ms) for row in rows])
+            await db.execute("DELETE FROM quarantine WHERE until <= ?", (now,))
         return [str(row[0]) for row in rows]
 
     async def checkpoint(self) -> None:

@@ -11,6 +11,22 @@ TTL = Annotated[float, msgspec.Meta(gt=0, description="Lifetime in hours; capped
 
 class CreateInbox(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ttl_hours: TTL | None = None
+    local_part: Annotated[
+        str | None,
+        msgspec.Meta(description="Choose the address (a-z, 0-9, . - _); random when omitted"),
+    ] = None
+    domain: Annotated[str | None, msgspec.Meta(description="One of GET /api/v1/domains")] = None
+
+
+class UpdateInbox(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    ttl_hours: Annotated[
+        float, msgspec.Meta(gt=0, description="End this many hours from now (capped)")
+    ]
+
+
+class Domains(msgspec.Struct):
+    domains: list[str]
+    default: str
 
 
 class NewInbox(msgspec.Struct):
@@ -34,6 +50,7 @@ class MessageSummary(msgspec.Struct, rename={"sender": "from"}):
     preview: str
     received_at: str
     has_attachments: bool
+    seen: bool
 
 
 class MessageList(msgspec.Struct):
@@ -58,6 +75,10 @@ class MessageDetail(msgspec.Struct, rename={"sender": "from"}):
     body_html: Annotated[str, msgspec.Meta(description="Sanitized HTML; empty when none")]
     body_text: str
     received_at: str
+    seen: bool
+    delivered_to: Annotated[
+        list[str], msgspec.Meta(description="Envelope recipients, with any +tag they carried")
+    ]
     attachments: list[AttachmentInfo]
     remote_images_blocked: Annotated[
         int, msgspec.Meta(description="Remote images removed; ask again with remote_images=true")

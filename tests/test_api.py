@@ -64,6 +64,7 @@ def test_full_flow(server: RunningServer) -> None:
         "preview",
         "received_at",
         "has_attachments",
+        "seen",
     }
 
     with server.client(inbox["token"]) as client:

@@ -116,7 +116,10 @@ def test_events_stream_new_mail_and_deletion(server: RunningServer) -> None:
     kind, data = events.get(timeout=30)
     assert kind == "message"
     assert data["subject"] == "Live!"
-    assert set(data) == {"id", "from", "subject", "preview", "received_at", "has_attachments"}
+    assert set(data) == {
+        "id", "from", "subject", "preview", "received_at", "has_attachments", "seen"
+    }  # fmt: skip
+    assert data["seen"] is False
     with server.client(inbox["token"]) as client:
         client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}")
     assert events.get(timeout=30) == ("deleted", {})
