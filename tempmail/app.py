@@ -124,6 +124,7 @@ class Runtime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.limiter: RateLimiter | None = None
         self.metrics: Metrics | None = None
+        self.hub: EventHub | None = None
 
     @property
     def smtp_address(self) -> tuple[str, int]:
@@ -170,6 +171,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
                 stack.push_async_callback(_cancel, refresh)
             runtime.listener, runtime.expirer, runtime.store = listener, expirer, store
             runtime.loop = asyncio.get_running_loop()
+            runtime.hub = hub
             readiness = Readiness(
                 store, listener, expirer, expiry_task, settings.expiry.interval_seconds
             )
