@@ -1,0 +1,343 @@
+/**
+ * The open message: headers, the sanitized HTML in a sandboxed iframe, plain text, raw source,
+ * attachments, and the per-message choice to load remote images.
+ */
+
+import { ApiError, api, describeError } from "./api.js";
+import { ICONS, byId, h, icon, linkify, saveBlob } from "./dom.js";
+import { formatDateTime, formatFullDateTime, formatSize, parseDate } from "./format.js";
+
+/**
+ * No allow-scripts (so nothing in a mail runs) and no allow-same-origin (so the frame is an opaque
+ * origin that cannot reach this page, its storage or the token). Popups only, for links in the mail.
+ */
+const FRAME_SANDBOX = "allow-popups allow-popups-to-escape-sandbox";
+
+/**
+ * Policy of the frame document, on top of the page's own (which srcdoc frames inherit):
+ * images from data: only (the server inlines cid: parts as data: URIs), and http(s) images
+ * only after the person asked for them for this message.
+ */
+function frameCsp(remoteImages) {
+  const images = remoteImages ? "data: http: https:" : "data:";
+  return `default-src 'none'; img-src ${images}; style-src 'unsafe-inline'`;
+}
+
+/** Mail is written for a white page, so the frame stays light even in dark mode, like mail clients do. */
+const FRAME_STYLE = `
+  :root { color-scheme: light; }
+  html { background: #fff; }
+  body { margin: 0; padding: 16px; background: #fff; color: #1f2328;
+         font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif;
+         overflow-wrap: break-word; }
+  img { max-width: 100%; height: auto; }
+  pre { white-space: pre-wrap; }
+  table { max-width: 100%; }
+  a { color: #0b5cad; }
+`;
+
+function frameDocument(bodyHtml, remoteImages) {
+  return (
+    "<!doctype html><html><head><meta charset=\"utf-8\">" +
+    `<meta http-equiv="Content-Security-Policy" content="${frameCsp(remoteImages)}">` +
+    "<meta name=\"referrer\" content=\"no-referrer\">" +
+    "<base target=\"_blank\">" +
+    `<style>${FRAME_STYLE}</style></head><body>${bodyHtml}</body></html>`
+  );
+}
+
+/** Show at most this much of a raw source inline; the rest is a download away. */
+const RAW_PREVIEW_BYTES = 2 * 1024 * 1024;
+
+function safeFilename(name, fallback) {
+  const cleaned = (name ?? "").replace(/[\\/:*?"<>|\u0000-\u001f\u007f]+/g, "_").replace(/^[\s.]+|[\s.]+$/g, "");
+  return cleaned.slice(0, 120) || fallback;
+}
+
+const TABS = ["html", "text", "raw"];
+
+export class MessageReader {
+  #inbox = null;
+  #message = null;
+  #loadController = null;
+  #rawBlob = null;
+  #rawLoading = null;
+  #remoteLoaded = false;
+  /** The id being loaded, before its message has arrived. */
+  #pendingId = null;
+
+  /**
+   * handlers.onError(text): show a problem to the person.
+   * handlers.onMissing(id): the message no longer exists on the server.
+   * handlers.onInboxGone(): the server no longer accepts the inbox's token.
+   */
+  constructor(handlers) {
+    this.handlers = handlers;
+    this.root = byId("reader");
+    this.loading = byId("reader-loading");
+    this.body = byId("reader-body");
+    this.subject = byId("reader-subject");
+    this.headers = byId("reader-headers");
+    this.remoteBanner = byId("remote-banner");
+    this.remoteText = byId("remote-text");
+    this.loadRemoteButton = byId("load-remote");
+    this.frameHolder = byId("frame-holder");
+    this.bodyText = byId("body-text");
+    this.rawSource = byId("raw-source");
+    this.attachments = byId("attachments");
+    this.attachmentList = byId("attachment-list");
+    this.tabs = Object.fromEntries(TABS.map((name) => [name, byId(`tab-${name}`)]));
+    this.panels = Object.fromEntries(TABS.map((name) => [name, byId(`panel-${name}`)]));
+
+    for (const name of TABS) this.tabs[name].addEventListener("click", () => this.selectTab(name));
+    byId("tabs").addEventListener("keydown", (event) => this.#onTabKey(event));
+    this.loadRemoteButton.addEventListener("click", () => this.#loadRemoteImages());
+    byId("download-raw").addEventListener("click", () => this.#downloadRaw());
+  }
+
+  /** The id of the message on show, or null. */
+  get messageId() {
+    return this.#message?.id ?? this.#pendingId ?? null;
+  }
+
+  /** Load and show the message that `summary` (its list item) stands for. */
+  async open(inbox, summary) {
+    this.close();
+    this.#inbox = inbox;
+    this.#pendingId = summary.id;
+    this.root.hidden = false;
+    this.body.hidden = true;
+    this.loading.hidden = false;
+    this.loading.textContent = "Loading message…";
+    const controller = new AbortController();
+    this.#loadController = controller;
+    try {
+      const message = await api.getMessage(inbox, summary.id, { signal: controller.signal });
+      if (controller.signal.aborted) return;
+      this.#show(message);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      this.loading.textContent = describeError(error, "open this message");
+      if (error instanceof ApiError && error.status === 404) this.handlers.onMissing(summary.id);
+      else if (error instanceof ApiError && error.status === 401) this.handlers.onInboxGone();
+      else this.handlers.onError(describeError(error, "open this message"));
+    }
+  }
+
+  /** Hide the reader and forget the message, cancelling anything still loading. */
+  close() {
+    this.#loadController?.abort();
+    this.#loadController = null;
+    this.#message = null;
+    this.#pendingId = null;
+    this.#rawBlob = null;
+    this.#rawLoading = null;
+    this.#remoteLoaded = false;
+    this.frameHolder.replaceChildren();
+    this.bodyText.replaceChildren();
+    this.rawSource.textContent = "";
+    delete this.rawSource.dataset.messageId;
+    this.attachmentList.replaceChildren();
+    this.root.hidden = true;
+  }
+
+  #show(message) {
+    this.#message = message;
+    this.#pendingId = null;
+    this.loading.hidden = true;
+    this.body.hidden = false;
+    this.subject.textContent = message.subject || "(no subject)";
+    this.#renderHeaders(message);
+    this.#renderRemoteBanner(message);
+    this.#renderFrame(message.body_html, false);
+    this.bodyText.replaceChildren(
+      message.body_text ? linkify(message.body_text) : h("span", { className: "muted" }, "This message has no plain-text version."),
+    );
+    this.#renderAttachments(message);
+
+    const hasHtml = Boolean(message.body_html);
+    this.tabs.html.hidden = !hasHtml;
+    this.selectTab(hasHtml ? "html" : "text", { focus: false });
+  }
+
+  #renderHeaders(message) {
+    const received = parseDate(message.received_at);
+    const rows = [
+      ["From", message.from || "(unknown sender)"],
+      ["To", (message.to ?? []).join(", ")],
+      ["Cc", (message.cc ?? []).join(", ")],
+      [
+        "Received",
+        received
+          ? h("time", { datetime: message.received_at, title: formatFullDateTime(received) }, formatDateTime(received))
+          : message.date || "",
+      ],
+    ];
+    this.headers.replaceChildren(
+      ...rows.filter(([, value]) => value).flatMap(([label, value]) => [h("dt", {}, label), h("dd", {}, value)]),
+    );
+  }
+
+  #renderRemoteBanner(message) {
+    const blocked = Number(message.remote_images_blocked) || 0;
+    if (this.#remoteLoaded) {
+      this.remoteBanner.hidden = false;
+      this.remoteBanner.dataset.state = "loaded";
+      this.remoteText.textContent = "Remote images are shown for this message. Their senders can see that you opened it.";
+      this.loadRemoteButton.hidden = true;
+      return;
+    }
+    this.remoteBanner.hidden = blocked === 0;
+    this.remoteBanner.dataset.state = "blocked";
+    this.loadRemoteButton.hidden = false;
+    this.loadRemoteButton.disabled = false;
+    this.remoteText.textContent =
+      `${blocked} remote ${blocked === 1 ? "image was" : "images were"} blocked. ` +
+      "Remote images can tell the sender that you opened this message.";
+  }
+
+  #renderFrame(bodyHtml, remoteImages) {
+    if (!bodyHtml) {
+      this.frameHolder.replaceChildren();
+      return;
+    }
+    // A new frame each time, so nothing loaded under the old policy survives into the new one.
+    const frame = document.createElement("iframe");
+    frame.setAttribute("sandbox", FRAME_SANDBOX);
+    frame.setAttribute("referrerpolicy", "no-referrer");
+    frame.setAttribute("title", "Message content");
+    frame.className = "message-frame";
+    frame.srcdoc = frameDocument(bodyHtml, remoteImages);
+    this.frameHolder.replaceChildren(frame);
+  }
+
+  #renderAttachments(message) {
+    const attachments = message.attachments ?? [];
+    this.attachments.hidden = attachments.length === 0;
+    this.attachmentList.replaceChildren(
+      ...attachments.map((attachment) => {
+        const name = attachment.filename || "unnamed attachment";
+        const button = h(
+          "button",
+          { type: "button", className: "button subtle", "aria-label": `Download ${name}` },
+          icon(ICONS.download),
+          "Download",
+        );
+        button.addEventListener("click", () => this.#downloadAttachment(message.id, attachment, button));
+        return h(
+          "li",
+          { className: "attachment" },
+          icon(ICONS.paperclip, "icon attachment-icon"),
+          h(
+            "div",
+            { className: "attachment-info" },
+            h("span", { className: "attachment-name" }, name),
+            h("span", { className: "attachment-meta" }, [attachment.content_type, formatSize(attachment.size)].filter(Boolean).join(" · ")),
+          ),
+          button,
+        );
+      }),
+    );
+  }
+
+  /** Show one tab. Raw source loads the first time it is asked for. */
+  selectTab(name, { focus = false } = {}) {
+    for (const other of TABS) {
+      const selected = other === name;
+      this.tabs[other].setAttribute("aria-selected", String(selected));
+      this.tabs[other].tabIndex = selected ? 0 : -1;
+      this.panels[other].hidden = !selected;
+    }
+    if (focus) this.tabs[name].focus();
+    if (name === "raw") this.#showRaw();
+  }
+
+  #onTabKey(event) {
+    const visible = TABS.filter((name) => !this.tabs[name].hidden);
+    const current = visible.findIndex((name) => this.tabs[name] === document.activeElement);
+    if (current === -1) return;
+    const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: visible.length - 1 };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    const next = (moves[event.key] + visible.length) % visible.length;
+    this.selectTab(visible[next], { focus: true });
+  }
+
+  async #rawSourceBlob() {
+    const message = this.#message;
+    if (this.#rawBlob) return this.#rawBlob;
+    this.#rawLoading ??= api.getRaw(this.#inbox, message.id, this.#loadController?.signal);
+    try {
+      const blob = await this.#rawLoading;
+      if (this.#message === message) this.#rawBlob = blob;
+      return blob;
+    } finally {
+      this.#rawLoading = null;
+    }
+  }
+
+  async #showRaw() {
+    const message = this.#message;
+    if (!message || this.rawSource.dataset.messageId === message.id) return;
+    this.rawSource.textContent = "Loading raw source…";
+    try {
+      const blob = await this.#rawSourceBlob();
+      if (this.#message !== message) return;
+      const preview = blob.size > RAW_PREVIEW_BYTES ? blob.slice(0, RAW_PREVIEW_BYTES) : blob;
+      let text = await preview.text();
+      if (blob.size > RAW_PREVIEW_BYTES) {
+        text += `\n\n[Showing the first ${formatSize(RAW_PREVIEW_BYTES)} of ${formatSize(blob.size)}. Download the .eml file for all of it.]`;
+      }
+      this.rawSource.textContent = text;
+      this.rawSource.dataset.messageId = message.id;
+    } catch (error) {
+      if (error.name === "AbortError" || this.#message !== message) return;
+      this.rawSource.textContent = describeError(error, "load the raw source");
+    }
+  }
+
+  async #downloadRaw() {
+    const message = this.#message;
+    if (!message) return;
+    try {
+      const blob = await this.#rawSourceBlob();
+      saveBlob(new Blob([blob], { type: "message/rfc822" }), `${safeFilename(message.subject, "message")}.eml`);
+    } catch (error) {
+      if (error.name !== "AbortError") this.handlers.onError(describeError(error, "download the raw source"));
+    }
+  }
+
+  async #downloadAttachment(messageId, attachment, button) {
+    button.disabled = true;
+    button.lastChild.textContent = "Downloading…";
+    try {
+      const blob = await api.getAttachment(this.#inbox, messageId, attachment.id);
+      saveBlob(blob, safeFilename(attachment.filename, "attachment"));
+    } catch (error) {
+      this.handlers.onError(describeError(error, `download “${attachment.filename || "the attachment"}”`));
+    } finally {
+      button.disabled = false;
+      button.lastChild.textContent = "Download";
+    }
+  }
+
+  async #loadRemoteImages() {
+    const message = this.#message;
+    if (!message) return;
+    this.loadRemoteButton.disabled = true;
+    try {
+      const withImages = await api.getMessage(this.#inbox, message.id, {
+        remoteImages: true,
+        signal: this.#loadController?.signal,
+      });
+      if (this.#message !== message) return;
+      this.#remoteLoaded = true;
+      this.#renderRemoteBanner(withImages);
+      this.#renderFrame(withImages.body_html, true);
+    } catch (error) {
+      if (error.name === "AbortError" || this.#message !== message) return;
+      this.loadRemoteButton.disabled = false;
+      this.handlers.onError(describeError(error, "load the remote images"));
+    }
+  }
+}

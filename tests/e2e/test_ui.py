@@ -1,0 +1,654 @@
+"""The browser UI end to end: a real server, real SMTP, headless Chromium.
+
+Waits are Playwright's own (or polls of the same kind for things outside the browser); nothing
+asserts on how long something took.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from tests.e2e.conftest import UI, RemoteHost
+from tests.helpers import RunningServer, create_inbox, make_message, send_mail
+
+FRAME_SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
+FRAME_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def png(width: int = 4, height: int = 4, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    """A valid PNG of one colour, built here so that the tests ship no binary files."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def wait_until(page: Page, condition: Callable[[], Any], what: str, timeout: float = 20) -> None:
+    """Poll something outside the browser, letting Playwright deliver its events meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        page.wait_for_timeout(50)
+
+
+def wait_for_frame_load(ui: UI) -> None:
+    """Wait until the message frame's load event: every resource it was allowed has loaded."""
+    handle = ui.page.locator("iframe.message-frame").element_handle()
+    frame = handle.content_frame()
+    assert frame is not None
+    frame.wait_for_load_state("load")
+
+
+def json_error(route: Route, status: int, code: str, message: str, **headers: str) -> None:
+    route.fulfill(
+        status=status,
+        headers={"Content-Type": "application/json", **headers},
+        body=json.dumps({"error": code, "message": message}),
+    )
+
+
+def test_first_visit_gets_an_inbox_with_copy_and_countdown(ui: UI) -> None:
+    address = ui.open_inbox()
+    page = ui.page
+    expect(page.locator("#address")).to_have_text(address)
+    expect(page.locator("#empty-state")).to_contain_text("Waiting for mail")
+    assert len(ui.stored_inbox_ids()) == 1
+
+    countdown = page.locator("#countdown")
+    expect(countdown).to_have_text(re.compile(r"^\d{1,2}:\d{2}:\d{2}$"))
+    expect(countdown).not_to_have_text(countdown.inner_text())
+
+    page.get_by_role("button", name=f"Copy {address}").click()
+    expect(page.locator("#copy-label")).to_have_text("Copied!")
+    assert page.evaluate("navigator.clipboard.readText()") == address
+    expect(page.locator("#copy-label")).to_have_text("Copy")
+    assert ui.foreign_requests() == []
+
+
+def test_mail_arrives_live_and_opens_in_every_view(ui: UI, server: RunningServer) -> None:
+    address = ui.open_inbox()
+    page = ui.page
+    page.evaluate("window.sameDocument = true")
+
+    payload = bytes(range(256)) * 40
+    msg = make_message(
+        address,
+        subject="Quarterly report",
+        text="Plain words of the report.",
+        html='<h1>Quarterly report</h1><p>Our logo: <img alt="logo" src="cid:logo@tempmail.test"></p>',
+        attachments=[("report.bin", "application/octet-stream", payload)],
+    )
+    html_part = msg.get_body(preferencelist=("html",))
+    assert html_part is not None
+    html_part.add_related(png(), maintype="image", subtype="png", cid="<logo@tempmail.test>")
+    send_mail(server, address, msg)
+
+    expect(ui.message_item("Quarterly report")).to_be_visible()
+    expect(page.locator("#empty-state")).to_be_hidden()
+    assert page.evaluate("window.sameDocument") is True, "the page reloaded"
+    expect(page.locator("#message-count")).to_have_text("(1)")
+
+    ui.open_message("Quarterly report")
+    headers = page.locator("#reader-headers")
+    expect(headers).to_contain_text("Alice Example <alice@example.com>")
+    expect(headers).to_contain_text(address)
+    expect(headers).to_contain_text("Received")
+
+    frame_element = page.locator("iframe.message-frame")
+    assert frame_element.get_attribute("sandbox") == FRAME_SANDBOX
+    assert FRAME_POLICY in (frame_element.get_attribute("srcdoc") or "")
+    expect(ui.frame().locator("h1")).to_have_text("Quarterly report")
+    logo = ui.frame().locator("img[alt=logo]")
+    expect(logo).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    wait_for_frame_load(ui)
+    assert logo.evaluate("img => img.complete && img.naturalWidth") == 4
+
+    page.get_by_role("tab", name="Plain text").click()
+    expect(page.locator("#body-text")).to_have_text("Plain words of the report.")
+    expect(page.locator("#panel-html")).to_be_hidden()
+
+    page.get_by_role("tab", name="Raw source").click()
+    raw = page.locator("#raw-source")
+    expect(raw).to_contain_text("Subject: Quarterly report")
+    expect(raw).to_contain_text("Content-ID: <logo@tempmail.test>")
+
+    page.get_by_role("tab", name="HTML").click()
+    expect(ui.frame().locator("h1")).to_be_visible()
+
+    attachment = page.locator("#attachment-list li", has_text="report.bin")
+    expect(attachment).to_contain_text("10 KB")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download report.bin").click()
+    download = download_info.value
+    assert download.suggested_filename == "report.bin"
+    assert Path(download.path()).read_bytes() == payload
+
+    token = ui.page.evaluate("JSON.parse(localStorage.getItem('tempmail.inboxes'))[0].token")
+    assert not [url for url in ui.urls if token in url], "the token appeared in a URL"
+    assert ui.foreign_requests() == []
+
+
+def test_remote_images_load_only_when_asked_for_that_message(
+    ui: UI, server: RunningServer, remote_host: RemoteHost
+) -> None:
+    address = ui.open_inbox()
+    page = ui.page
+    send_mail(
+        server,
+        address,
+        make_message(
+            address,
+            subject="Newsletter",
+            html=f'<p>News inside</p><img alt="banner" src="{remote_host.url}/banner.gif?n=1">',
+        ),
+    )
+    send_mail(
+        server,
+        address,
+        make_message(
+            address,
+            subject="Second newsletter",
+            html=f'<p>More news</p><img alt="banner" src="{remote_host.url}/banner.gif?n=2">',
+        ),
+    )
+
+    ui.open_message("Newsletter")
+    expect(ui.frame().locator("p")).to_have_text("News inside")
+    banner = page.locator("#remote-banner")
+    expect(banner).to_contain_text("1 remote image was blocked")
+    wait_for_frame_load(ui)
+    assert remote_host.hits == []
+
+    page.get_by_role("button", name="Load remote images").click()
+    wait_until(page, lambda: remote_host.hits, "the remote image to be requested")
+    expect(banner).to_contain_text("Remote images are shown for this message")
+    image = ui.frame().locator("img[alt=banner]")
+    expect(image).to_have_attribute("src", f"{remote_host.url}/banner.gif?n=1")
+    wait_for_frame_load(ui)
+    assert image.evaluate("img => img.naturalWidth") == 1
+    assert remote_host.hits == ["/banner.gif?n=1"]
+
+    ui.open_message("Second newsletter")
+    expect(ui.frame().locator("p")).to_have_text("More news")
+    expect(banner).to_contain_text("1 remote image was blocked")
+    wait_for_frame_load(ui)
+    ui.open_message("Newsletter")
+    expect(banner).to_contain_text("1 remote image was blocked")
+    wait_for_frame_load(ui)
+    assert remote_host.hits == ["/banner.gif?n=1"]
+
+
+def hostile_html(remote: str) -> str:
+    return f"""
+        <script>alert('script element')</script>
+        <img src="x" onerror="alert('onerror')" alt="broken">
+        <svg onload="alert('svg onload')"><circle r="5"></circle></svg>
+        <a href="javascript:alert('javascript link')">Click me</a>
+        <p style="background-image: url({remote}/css-inline.gif)">Styled paragraph</p>
+        <style>body {{ background: url({remote}/css-sheet.gif) }}</style>
+        <img src="{remote}/pixel.gif?id=42" width="1" height="1" alt="">
+        <iframe src="{remote}/frame"></iframe>
+        <object data="{remote}/object"></object>
+        <link rel="stylesheet" href="{remote}/sheet.css">
+        <meta http-equiv="refresh" content="0; url={remote}/refresh">
+        <form action="{remote}/form"><input name="q" value="x"><button>Send</button></form>
+        <div onmouseover="alert('hover')">Hover me</div>
+        <p>Hostile content ends here</p>
+    """
+
+
+def assert_nothing_ran(ui: UI, remote_host: RemoteHost) -> None:
+    wait_for_frame_load(ui)
+    ui.frame().get_by_text("Hover me").hover()
+    ui.frame().get_by_text("Click me").click()
+    # One more round trip through the page, so that anything the clicks set off has happened.
+    expect(ui.page.locator("#reader-subject")).to_be_visible()
+    assert ui.dialogs == []
+    assert remote_host.hits == []
+    assert ui.foreign_requests() == []
+    assert len(ui.context.pages) == 1, "a popup opened"
+
+
+def test_hostile_mail_runs_no_script_and_calls_no_one(
+    ui: UI, server: RunningServer, remote_host: RemoteHost
+) -> None:
+    address = ui.open_inbox()
+    send_mail(
+        server,
+        address,
+        make_message(address, subject="Totally harmless", html=hostile_html(remote_host.url)),
+    )
+    ui.open_message("Totally harmless")
+    expect(ui.frame().get_by_text("Hostile content ends here")).to_be_visible()
+    assert ui.page.locator("iframe.message-frame").get_attribute("sandbox") == FRAME_SANDBOX
+    assert_nothing_ran(ui, remote_host)
+
+
+def test_message_frame_contains_unsanitized_html_on_its_own(
+    ui: UI, server: RunningServer, remote_host: RemoteHost
+) -> None:
+    """If the server's sanitizer ever let something through, the frame still runs and loads nothing."""
+    address = ui.open_inbox()
+    send_mail(server, address, make_message(address, subject="Raw hostility", html="<p>x</p>"))
+
+    def unsanitized(route: Route) -> None:
+        response = route.fetch()
+        message = response.json()
+        message["body_html"] = hostile_html(remote_host.url)
+        route.fulfill(response=response, json=message)
+
+    ui.page.route("**/api/v1/messages/*", unsanitized)
+    ui.open_message("Raw hostility")
+    expect(ui.frame().get_by_text("Hostile content ends here")).to_be_visible()
+    assert_nothing_ran(ui, remote_host)
+
+
+def test_deleting_a_message(ui: UI, server: RunningServer) -> None:
+    address = ui.open_inbox()
+    page = ui.page
+    send_mail(server, address, make_message(address, subject="Keep me"))
+    send_mail(server, address, make_message(address, subject="Delete me"))
+    expect(page.locator(".message-item")).to_have_count(2)
+
+    ui.open_message("Delete me")
+    page.get_by_role("button", name="Delete message").click()
+    expect(ui.message_item("Delete me")).to_have_count(0)
+    expect(ui.message_item("Keep me")).to_be_visible()
+    expect(page.locator("#reader")).to_be_hidden()
+
+    page.reload()
+    ui.wait_live()
+    expect(ui.message_item("Keep me")).to_be_visible()
+    expect(ui.message_item("Delete me")).to_have_count(0)
+
+
+def test_inbox_survives_a_reload_and_a_later_visit(ui: UI, server: RunningServer) -> None:
+    address = ui.open_inbox()
+    send_mail(server, address, make_message(address, subject="Still here"))
+    expect(ui.message_item("Still here")).to_be_visible()
+
+    ui.page.reload()
+    assert ui.wait_live() == address
+    expect(ui.message_item("Still here")).to_be_visible()
+
+    ui.page.close()
+    ui.page = ui.context.new_page()
+    assert ui.open_inbox() == address
+    expect(ui.message_item("Still here")).to_be_visible()
+    assert len(ui.stored_inbox_ids()) == 1
+
+
+def test_an_expired_inbox_says_so(ui: UI, server: RunningServer) -> None:
+    inbox = create_inbox(server, ttl_hours=0.0008)  # about three seconds
+    ui.seed_inboxes([inbox], current=inbox["inbox_id"])
+    ui.goto()
+    page = ui.page
+    expect(page.locator("#address")).to_have_text(inbox["address"])
+
+    expect(page.locator("#expired-panel")).to_be_visible()
+    expect(page.locator("#expired-title")).to_have_text("This inbox has expired")
+    expect(page.locator("#expiry")).to_have_text("Expired")
+    expect(page.locator("#connection")).to_be_hidden()
+    expect(page.locator("#copy-address")).to_be_disabled()
+    expect(page.locator("#panes")).to_be_hidden()
+    assert ui.stored_inbox_ids() == []
+
+    page.get_by_role("button", name="Create a new inbox").click()
+    expect(page.locator("#expired-panel")).to_be_hidden()
+    assert ui.wait_live() != inbox["address"]
+
+
+def test_an_inbox_the_server_no_longer_knows(ui: UI) -> None:
+    unknown = {
+        "inbox_id": "00000000-0000-4000-8000-000000000000",
+        "address": "nobody-here@localhost",
+        "token": "not-a-real-token-but-long-enough-to-look-like-one",
+        "expires_at": "2099-01-01T00:00:00Z",
+    }
+    ui.seed_inboxes([unknown])
+    ui.goto()
+    expect(ui.page.locator("#expired-title")).to_have_text("This inbox is no longer available")
+    assert ui.stored_inbox_ids() == []
+
+
+def test_switching_between_inboxes(ui: UI, server: RunningServer) -> None:
+    first = ui.open_inbox()
+    page = ui.page
+    address = page.locator("#address")
+    switcher = page.locator("#inbox-switcher")
+    expect(switcher).to_be_hidden()
+
+    page.get_by_role("button", name="New inbox").click()
+    expect(address).not_to_have_text(first)
+    second = ui.wait_live()
+    expect(switcher).to_be_visible()
+    expect(switcher.locator("option")).to_have_text([second, first])
+
+    send_mail(server, first, make_message(first, subject="For the first inbox"))
+    switcher.select_option(label=first)
+    expect(address).to_have_text(first)
+    expect(ui.message_item("For the first inbox")).to_be_visible()
+
+    switcher.select_option(label=second)
+    expect(address).to_have_text(second)
+    ui.wait_live()
+    expect(page.locator("#empty-state")).to_be_visible()
+    expect(ui.message_item("For the first inbox")).to_have_count(0)
+
+    page.reload()
+    expect(address).to_have_text(second)
+
+
+def test_deleting_an_inbox_asks_first(ui: UI, server: RunningServer) -> None:
+    first = ui.open_inbox()
+    page = ui.page
+    address = page.locator("#address")
+    page.get_by_role("button", name="New inbox").click()
+    expect(address).not_to_have_text(first)
+    second = ui.wait_live()
+    second_inbox = page.evaluate(
+        "JSON.parse(localStorage.getItem('tempmail.inboxes'))"
+        f".find(inbox => inbox.address === {second!r})"
+    )
+
+    dialog = page.locator("#confirm-delete-inbox")
+    page.get_by_role("button", name="Delete inbox").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(second)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(address).to_have_text(second)
+
+    page.get_by_role("button", name="Delete inbox").click()
+    dialog.get_by_role("button", name="Delete inbox").click()
+    expect(address).to_have_text(first)
+    ui.wait_live()
+    expect(page.locator("#inbox-switcher")).to_be_hidden()
+    with server.client(second_inbox["token"]) as client:
+        assert client.get(f"/api/v1/inboxes/{second_inbox['inbox_id']}").status_code in (401, 404)
+
+    page.get_by_role("button", name="Delete inbox").click()
+    dialog.get_by_role("button", name="Delete inbox").click()
+    expect(page.locator("#welcome")).to_be_visible()
+    expect(page.locator("#welcome-text")).to_contain_text("deleted")
+    assert ui.stored_inbox_ids() == []
+    assert ui.dialogs == [], "the page used a browser dialog instead of its own"
+
+
+def test_connection_loss_shows_and_recovers_by_itself(ui: UI, server: RunningServer) -> None:
+    failing = {"on": True}
+
+    def events(route: Route) -> None:
+        if failing["on"]:
+            json_error(route, 503, "unavailable", "Storage is unavailable.", **{"Retry-After": "1"})
+        else:
+            route.continue_()
+
+    ui.page.route("**/api/v1/inboxes/*/events", events)
+    ui.goto()
+    connection = ui.page.locator("#connection")
+    expect(connection).to_have_attribute("data-state", "lost")
+    expect(connection).to_contain_text("Reconnecting")
+
+    address = ui.page.locator("#address").inner_text()
+    send_mail(server, address, make_message(address, subject="Sent while disconnected"))
+    failing["on"] = False
+    expect(connection).to_have_attribute("data-state", "live")
+    expect(ui.message_item("Sent while disconnected")).to_be_visible()
+
+
+def test_rate_limit_is_told_in_words(
+    make_ui: Callable[..., UI],
+    start_another_server: Callable[[Mapping[str, str]], RunningServer],
+) -> None:
+    limited = start_another_server({"TEMPMAIL_LIMITS_INBOX_CREATIONS_PER_HOUR": "1"})
+    create_inbox(limited)  # The one inbox this address may create this hour.
+    ui = make_ui(on=limited)
+    ui.goto()
+    notice = ui.page.locator("#notice")
+    expect(notice).to_contain_text("Too many requests from this address")
+    expect(notice).to_contain_text(re.compile(r"try again in \d+ (seconds|minutes)"))
+    expect(ui.page.locator("#welcome")).to_be_visible()
+    ui.page.get_by_role("button", name="Dismiss").click()
+    expect(notice).to_be_hidden()
+
+
+def test_server_errors_are_told_in_words(ui: UI, server: RunningServer) -> None:
+    """Storage failures cannot be provoked from outside, so these replies are substituted."""
+    address = ui.open_inbox()
+    page = ui.page
+    notice = page.locator("#notice")
+    send_mail(server, address, make_message(address, subject="Unlucky"))
+    page.route(
+        "**/api/v1/messages/*",
+        lambda route: json_error(route, 503, "unavailable", "Storage is unavailable."),
+    )
+    ui.message_item("Unlucky").click()
+    expect(notice).to_contain_text("temporarily unavailable")
+    expect(page.locator("#reader-loading")).to_contain_text("try again")
+
+    page.unroute("**/api/v1/messages/*")
+    page.route(
+        "**/api/v1/messages/*",
+        lambda route: json_error(route, 500, "internal_error", "The server could not."),
+    )
+    page.get_by_role("button", name="Dismiss").click()
+    ui.message_item("Unlucky").click()
+    expect(notice).to_contain_text("The server ran into a problem")
+
+    page.unroute("**/api/v1/messages/*")
+    page.get_by_role("button", name="Dismiss").click()
+    ui.open_message("Unlucky")
+    expect(notice).to_be_hidden()
+
+
+def test_keyboard_only(ui: UI, server: RunningServer) -> None:
+    address = ui.open_inbox()
+    page = ui.page
+    send_mail(server, address, make_message(address, subject="First by keyboard"))
+    send_mail(
+        server, address, make_message(address, subject="Second by keyboard", html="<p>Hi</p>")
+    )
+    expect(page.locator(".message-item")).to_have_count(2)
+
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    newest = ui.message_item("Second by keyboard")
+    expect(newest).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(ui.message_item("First by keyboard")).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    expect(page.locator("#reader-subject")).to_have_text("Second by keyboard")
+    expect(newest).to_have_attribute("aria-current", "true")
+
+    html_tab = page.get_by_role("tab", name="HTML")
+    html_tab.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="Plain text")).to_be_focused()
+    expect(page.get_by_role("tab", name="Plain text")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("End")
+    expect(page.get_by_role("tab", name="Raw source")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#raw-source")).to_contain_text("Subject: Second by keyboard")
+
+    page.get_by_role("button", name=f"Copy {address}").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#copy-label")).to_have_text("Copied!")
+
+    page.get_by_role("button", name="Delete inbox").focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#confirm-delete-inbox")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#address")).to_have_text(address)
+
+
+def test_phone_shows_list_or_message(make_ui: Callable[..., UI], server: RunningServer) -> None:
+    ui = make_ui(width=360, height=740)
+    page = ui.page
+    address = ui.open_inbox()
+    send_mail(server, address, make_message(address, subject="Read on a phone"))
+    ui.open_message("Read on a phone")
+    expect(page.locator("#list-pane")).to_be_hidden()
+    expect(page.get_by_role("button", name="← Messages")).to_be_focused()
+
+    page.get_by_role("button", name="← Messages").click()
+    expect(page.locator("#reader")).to_be_hidden()
+    expect(ui.message_item("Read on a phone")).to_be_focused()
+
+    page.keyboard.press("Enter")
+    expect(page.locator("#list-pane")).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(ui.message_item("Read on a phone")).to_be_visible()
+    ui.assert_no_horizontal_scroll()
+
+
+CONTRAST_CHECK = """
+(selectors) => {
+  const channel = (value) => {
+    const c = value / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const rgb = (color) => color.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = (element) => {
+    for (let node = element; node; node = node.parentElement) {
+      const color = getComputedStyle(node).backgroundColor;
+      const parts = rgb(color);
+      if (parts.length === 3 || parts[3] > 0.9) return parts.slice(0, 3);
+    }
+    return rgb(getComputedStyle(document.body).backgroundColor);
+  };
+  return selectors.flatMap((selector) => [...document.querySelectorAll(selector)].slice(0, 2).map((element) => {
+    const fg = luminance(rgb(getComputedStyle(element).color));
+    const bg = luminance(background(element));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    return [selector, Math.round(ratio * 100) / 100];
+  }));
+}
+"""
+CONTRAST_SELECTORS = [
+    ".address",
+    ".address-label",
+    ".expiry",
+    ".message-from",
+    ".message-time",
+    ".message-preview",
+    ".button.primary",
+    ".button.danger",
+    ".tab",
+    ".headers dt",
+    "#remote-text",
+]
+
+
+@pytest.mark.parametrize(
+    ("width", "scheme"), [(360, "light"), (1280, "light"), (360, "dark"), (1280, "dark")]
+)
+def test_layout_contrast_and_screenshots(
+    make_ui: Callable[..., UI], server: RunningServer, width: int, scheme: str
+) -> None:
+    ui = make_ui(width=width, height=800, color_scheme=scheme)
+    page = ui.page
+    address = ui.open_inbox()
+    send_mail(
+        server,
+        address,
+        make_message(
+            address,
+            subject="Your verification code is 482913",
+            text="Use 482913 to confirm your account. It expires in ten minutes.",
+        ),
+    )
+    send_mail(
+        server,
+        address,
+        make_message(
+            address,
+            subject="Weekly digest: everything that happened in the project while you were away",
+            sender="Project Updates <updates-with-a-rather-long-local-part@newsletters.example.org>",
+            text="Digest",
+            html=(
+                "<h1>Weekly digest</h1><p>Three things happened this week.</p>"
+                '<table width="640"><tr><td>A table wider than a phone</td></tr></table>'
+                f"<p>{'unbroken' * 30}</p>"
+                '<p><img src="https://images.example/banner.png" alt="banner"></p>'
+            ),
+            attachments=[("digest-with-a-long-file-name.pdf", "application/pdf", b"%PDF-1.4\n")],
+        ),
+    )
+    send_mail(server, address, make_message(address, subject="", text="No subject at all"))
+    expect(page.locator(".message-item")).to_have_count(3)
+
+    if scheme == "dark":
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(14, 17, 22)"
+    ui.assert_no_horizontal_scroll()
+    ui.screenshot(f"inbox-{width}-{scheme}")
+
+    ui.open_message("Weekly digest: everything that happened in the project while you were away")
+    expect(ui.frame().locator("h1")).to_have_text("Weekly digest")
+    ui.assert_no_horizontal_scroll()
+    low = [
+        (selector, ratio)
+        for selector, ratio in page.evaluate(CONTRAST_CHECK, CONTRAST_SELECTORS)
+        if ratio < 4.5
+    ]
+    assert low == [], f"text below WCAG AA contrast: {low}"
+    # Frames outside the viewport are not painted in screenshots; make the page fit.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": width, "height": height})
+    wait_for_frame_load(ui)
+    ui.screenshot(f"message-{width}-{scheme}")
+
+
+def test_api_reference_page(ui: UI, server: RunningServer) -> None:
+    spec = httpx.get(server.http_url + "/openapi.json", timeout=30).json()
+    expected = sorted(
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    )
+    ui.goto("/docs")
+    page = ui.page
+    expect(page.locator(".operation")).to_have_count(len(expected))
+    shown = page.evaluate(
+        "[...document.querySelectorAll('.operation > summary')]"
+        ".map(s => [s.querySelector('.method').textContent.toUpperCase(),"
+        " s.querySelector('.path').textContent])"
+    )
+    assert sorted(tuple(pair) for pair in shown) == expected
+
+    get_message = page.locator("#op-get-api-v1-messages-message-id")
+    expect(get_message).to_contain_text("remote_images")
+    expect(get_message).to_contain_text("Authorization: Bearer <token>")
+    expect(get_message).to_contain_text("remote_images_blocked")
+    ui.assert_no_horizontal_scroll()
+    get_message.scroll_into_view_if_needed()
+    ui.screenshot("docs-1280", full_page=False)
+    assert ui.foreign_requests() == []
