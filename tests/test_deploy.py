@@ -45,21 +45,21 @@ MAX_EXPOSURE = 2.0
 Unit = dict[str, dict[str, list[str]]]
 
 
-def _read_unit(path: Path) -> Unit:
+def _read_unit_text(text: str) -> Unit:
     """Sections of a unit file, each key with all its values in order (keys may repeat)."""
     unit: Unit = {}
     section: dict[str, list[str]] | None = None
-    for raw in path.read_text().splitlines():
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
         if line.startswith("[") and line.endswith("]"):
             section = unit.setdefault(line[1:-1], {})
             continue
-        assert section is not None, f"{path}: {line!r} before any section"
+        assert section is not None, f"{line!r} before any section"
         assert not line.endswith("\\"), "continuation lines are not expected in the unit"
         key, separator, value = line.partition("=")
-        assert separator, f"{path}: {line!r} is not KEY=VALUE"
+        assert separator, f"{line!r} is not KEY=VALUE"
         section.setdefault(key.strip(), []).append(value.strip())
     return unit
 
@@ -89,8 +89,12 @@ def _require(tool: str) -> str:
     return path
 
 
-def _run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+def _run(
+    args: list[str], cwd: Path | None = None, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=cwd, env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def _exported_metric_names() -> set[str]:
@@ -116,7 +120,7 @@ def _dashboard_expressions() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def unit() -> Unit:
-    return _read_unit(UNIT)
+    return _read_unit_text(UNIT.read_text())
 
 
 def test_unit_runs_the_documented_command_with_the_state_directory(unit: Unit) -> None:
@@ -168,14 +172,32 @@ def test_unit_environment_is_valid_for_the_server(unit: Unit) -> None:
     assert loaded.data_dir == "/var/lib/tempmail"
 
 
-def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
+def _uncomment_starttls(text: str) -> str:
+    return re.sub(r"^#((LoadCredential|Environment)=.*tls_.*)$", r"\1", text, flags=re.MULTILINE)
+
+
+def test_unit_starttls_lines_work_once_uncommented(unit: Unit) -> None:
+    enabled = _read_unit_text(_uncomment_starttls(UNIT.read_text()))
+    credentials = [value.split(":", 1)[0] for value in enabled["Service"]["LoadCredential"]]
+    assert credentials == ["tls_cert", "tls_key"]
+    environment = _unit_environment(enabled)
+    assert environment["TEMPMAIL_SMTP_TLS_CERT"] == "%d/tls_cert"
+    assert environment["TEMPMAIL_SMTP_TLS_KEY"] == "%d/tls_key"
+    loaded = settings.load(CONFIG, environment)
+    assert (loaded.smtp.tls_cert, loaded.smtp.tls_key) == ("%d/tls_cert", "%d/tls_key")
+    assert "LoadCredential" not in unit["Service"], "STARTTLS stays off until certificates exist"
+
+
+@pytest.mark.parametrize("starttls", [False, True], ids=["as-shipped", "starttls"])
+def test_systemd_accepts_the_unit(tmp_path: Path, starttls: bool) -> None:
     systemd_analyze = _require("systemd-analyze")
+    text = _uncomment_starttls(UNIT.read_text()) if starttls else UNIT.read_text()
     # verify also checks that ExecStart's program exists: point it at one that does.
     arguments = EXEC_START.split(maxsplit=1)[1]
     text = re.sub(
         r"^ExecStart=.*$",
         f"ExecStart={sys.executable} -m tempmail {arguments}",
-        UNIT.read_text(),
+        text,
         flags=re.MULTILINE,
     )
     assert f"ExecStart={sys.executable}" in text
@@ -204,6 +226,20 @@ def test_production_config_loads_with_the_documented_values() -> None:
     assert config.http.trusted_proxies == ["127.0.0.1", "::1"]
     assert config.metrics.enabled
     assert not config.metrics.listen
+
+
+def test_the_command_line_accepts_the_unit_and_the_config(tmp_path: Path) -> None:
+    program, subcommand, option, _ = EXEC_START.split()
+    assert (Path(program).name, subcommand, option) == ("tempmail", "serve", "--config")
+    environment = {name: value for name, value in os.environ.items() if "TEMPMAIL_" not in name}
+    environment["TEMPMAIL_DATA_DIR"] = str(tmp_path / "data")
+    tempmail = [sys.executable, "-m", "tempmail"]
+
+    usage = _run([*tempmail, "serve", "--help"], environment=environment)
+    assert usage.returncode == 0 and "--config" in usage.stdout, usage.stderr
+    checked = _run([*tempmail, "check-config", "--config", str(CONFIG)], environment=environment)
+    assert checked.returncode == 0, checked.stderr
+    assert "# configuration OK" in checked.stdout
 
 
 def test_expiry_alert_matches_the_configured_interval() -> None:
@@ -379,13 +415,9 @@ def test_caddy_accepts_the_caddyfile(tmp_path: Path) -> None:
     caddy = shutil.which("caddy")
     if caddy is None:
         pytest.skip("caddy is not installed (an optional local check)")
-    adapted = subprocess.run(
+    adapted = _run(
         [caddy, "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
+        environment={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
     )
     assert adapted.returncode == 0, adapted.stderr
     assert "not formatted" not in adapted.stderr, "run `caddy fmt --overwrite deploy/Caddyfile`"
