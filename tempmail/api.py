@@ -298,6 +298,8 @@ async def get_message(request: Request) -> Response:
                 wire.AttachmentInfo(item.id, item.filename, item.content_type, item.size)
                 for item in content.attachments
             ],
+            codes=content.codes,
+            links=[wire.LinkInfo(link.url, link.text, link.verification) for link in content.links],
             remote_images_blocked=blocked,
         )
     )
@@ -368,7 +370,7 @@ async def _event_stream(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
             except TimeoutError:
                 yield b": ping\n\n"
                 continue
-            if event.kind == "overflow":
+            if event.kind in ("overflow", "closing"):
                 return
             yield _sse(event.kind, event.data)
             if event.kind in ("expired", "deleted"):

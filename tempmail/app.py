@@ -126,6 +126,11 @@ class Runtime:
         self.metrics: Metrics | None = None
         self.hub: EventHub | None = None
 
+    def begin_shutdown(self) -> None:
+        """End event streams and long polls; safe to call from a signal handler or thread."""
+        if self.loop is not None and self.hub is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.hub.close)
+
     @property
     def smtp_address(self) -> tuple[str, int]:
         assert self.listener is not None
@@ -138,7 +143,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     sanitizer = Sanitizer()
     metrics = Metrics()
     runtime.metrics = metrics
-    resolver = ClientResolver(settings.http.trusted_proxies)
+    resolver = ClientResolver(settings.http.trusted_proxies, settings.http.proxy_header)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:

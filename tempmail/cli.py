@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sqlite3
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import msgspec
 import uvicorn
 from starlette.applications import Starlette
 
-from tempmail import keys, logs, sendtest, settings, smtp, storage
+from tempmail import client, keys, logs, sendtest, settings, smtp, storage
 from tempmail.app import DATABASE_FILE, Runtime, create_app
 from tempmail.errors import ConfigError, StorageError
 from tempmail.storage import SQLiteStore
@@ -62,6 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="write a consistent copy of the live database")
     backup.add_argument("path", metavar="PATH", help="file to write (must not exist)")
     backup.add_argument("--config", metavar="PATH", help="TOML configuration file")
+
+    inbox = commands.add_parser("inbox", help="create an inbox or wait for mail (for scripts)")
+    inbox_actions = inbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    new = inbox_actions.add_parser("new", help="create an inbox; prints address and token as JSON")
+    new.add_argument("--url", default="http://127.0.0.1:8000", help="server base URL")
+    new.add_argument("--ttl-hours", type=float, help="lifetime in hours")
+    new.add_argument("--local-part", help="choose the address instead of a random one")
+    new.add_argument("--domain", help="one of the server's domains")
+    waiting = inbox_actions.add_parser(
+        "wait", help="block until an unread message arrives and print it (exit 1 on timeout)"
+    )
+    waiting.add_argument("--url", default="http://127.0.0.1:8000", help="server base URL")
+    waiting.add_argument("--token", required=True, help="the inbox token")
+    waiting.add_argument("--timeout", type=float, default=60, help="seconds (default 60)")
+    what = waiting.add_mutually_exclusive_group()
+    what.add_argument("--code", action="store_true", help="print only the first one-time code")
+    what.add_argument("--link", action="store_true", help="print only the verification link")
 
     send = commands.add_parser("send-test", help="send a realistic test message over SMTP")
     send.add_argument("address", metavar="ADDRESS", help="recipient, e.g. an inbox address")
@@ -114,17 +133,34 @@ def server_config(app: Starlette, host: str, port: int, log_level: str = "info")
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, which also ends open event streams as soon as a stop is asked for.
+
+    Otherwise uvicorn waits for every open stream until its graceful-shutdown timeout.
+    """
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(config)
+        self._runtime = runtime
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._runtime.begin_shutdown()
+        super().handle_exit(sig, frame)
+
+
 def _serve(arguments: argparse.Namespace) -> int:
     logs.configure(arguments.log_level, arguments.log_format)
     config = settings.load(arguments.config)
     keyring = asyncio.run(preflight(config, os.environ))
-    server = uvicorn.Server(
+    runtime = Runtime()
+    server = _Server(
         server_config(
-            create_app(config, keyring, Runtime()),
+            create_app(config, keyring, runtime),
             config.http.host,
             config.http.port,
             arguments.log_level,
-        )
+        ),
+        runtime,
     )
     server.run()
     return 0 if server.started else 1
@@ -233,6 +269,29 @@ def _send_test(arguments: argparse.Namespace) -> int:
     return 0 if code == 250 else 1
 
 
+def _inbox(arguments: argparse.Namespace) -> int:
+    try:
+        if arguments.action == "new":
+            created = client.new_inbox(
+                client.Client(arguments.url),
+                arguments.ttl_hours,
+                arguments.local_part,
+                arguments.domain,
+            )
+            print(json.dumps(created))
+            return 0
+        want: client.Want = "code" if arguments.code else "link" if arguments.link else "message"
+        found = client.wait(client.Client(arguments.url, arguments.token), arguments.timeout, want)
+    except client.ClientError as error:
+        print(f"tempmail: error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    if found is None:
+        print(f"tempmail: no matching mail within {arguments.timeout:g} s", file=sys.stderr)
+        return 1
+    print(found if isinstance(found, str) else json.dumps(found, ensure_ascii=False))
+    return 0
+
+
 def _keygen(arguments: argparse.Namespace) -> int:
     for name, value in keys.generate().items():
         print(f"{name}={value}")
@@ -246,6 +305,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "keys": _keys,
     "backup": _backup,
     "send-test": _send_test,
+    "inbox": _inbox,
 }
 
 

@@ -1,9 +1,11 @@
 """Who is asking: the client address of a request, and the key its rate limits are kept under.
 
-The address comes from the socket. `Forwarded` / `X-Forwarded-For` are believed only when the
-connecting peer is one of `http.trusted_proxies`, and then the client is the nearest address in
-the chain that is not itself a trusted proxy, so a client cannot pick its own bucket by sending
-a header of its own.
+The address comes from the socket. The proxy header (`X-Forwarded-For` by default, or
+`Forwarded` when `http.proxy_header` says so) is believed only when the connecting peer is one of
+`http.trusted_proxies`, and then the client is the nearest address in the chain that is not
+itself a trusted proxy, so a client cannot pick its own bucket by sending a header of its own.
+Only the one header the proxy is configured to set is read: a proxy passes the other through
+untouched, and a client could otherwise choose its address by sending it.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def _strip_port(text: str) -> str:
 class ClientResolver:
     """Finds the client address of a request from its peer and, behind trusted proxies, headers."""
 
-    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+    def __init__(self, trusted_proxies: Iterable[str], header: str = "x-forwarded-for") -> None:
+        self._use_forwarded = header.lower() == "forwarded"
         self._trusted: tuple[IPNetwork, ...] = tuple(
             ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies
         )
@@ -56,7 +59,7 @@ class ClientResolver:
         if address is None or not self._is_trusted(address):
             return address
         chain: list[str] = []
-        if forwarded:
+        if self._use_forwarded:
             for header in forwarded:
                 chain.extend(match.group(1) for match in _FORWARDED_FOR.finditer(header))
         else:

@@ -18,6 +18,7 @@ import msgspec
 from tempmail import crypto, records
 from tempmail.clock import iso_time, now_ms
 from tempmail.events import Event, EventHub
+from tempmail.extract import extract
 from tempmail.metrics import Metrics
 from tempmail.parsing import ParsedMessage, parse
 from tempmail.storage import Inbox, NewMessage, Store
@@ -57,6 +58,8 @@ class _Prepared(msgspec.Struct, frozen=True):
 
 def _prepare(raw: bytes, recipients: Sequence[Recipient], received_at: int) -> _Prepared:
     parsed: ParsedMessage = parse(raw)
+    # Codes and links are found once, here, and sealed with the rest of the message.
+    found = extract(parsed.subject, parsed.text, parsed.html) if parsed.displayable else None
     summary = records.Summary(
         sender=parsed.sender,
         subject=parsed.subject,
@@ -74,6 +77,8 @@ def _prepare(raw: bytes, recipients: Sequence[Recipient], received_at: int) -> _
         attachments=parsed.attachments,
         raw=raw,
         displayable=parsed.displayable,
+        codes=found.codes if found else [],
+        links=found.links if found else [],
     )
     summary_bytes = records.encode(summary)
     messages = []

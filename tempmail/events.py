@@ -17,7 +17,7 @@ import msgspec
 
 log = logging.getLogger(__name__)
 
-EventKind = Literal["message", "expired", "deleted", "overflow"]
+EventKind = Literal["message", "expired", "deleted", "overflow", "closing"]
 QUEUE_SIZE = 256
 
 
@@ -53,6 +53,17 @@ class EventHub:
                 log.warning("inbox %s: dropping a subscriber that fell behind", inbox_id)
                 queue.get_nowait()
                 queue.put_nowait(Event("overflow", {}))
+
+    def close(self) -> None:
+        """Tell every watcher the server is stopping, so streams and long polls end now."""
+        for watchers in list(self._subscribers.values()):
+            for queue in list(watchers):
+                while True:
+                    try:
+                        queue.put_nowait(Event("closing", {}))
+                        break
+                    except asyncio.QueueFull:
+                        queue.get_nowait()
 
     def watcher_count(self) -> int:
         return sum(len(watchers) for watchers in self._subscribers.values())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
+from tempmail.extract import Link
 from tempmail.parsing import Attachment
 
 
@@ -30,6 +31,8 @@ class Content(msgspec.Struct, frozen=True, array_like=True):
     raw: bytes
     displayable: bool = True
     delivered_to: list[str] = msgspec.field(default_factory=list)
+    codes: list[str] = msgspec.field(default_factory=list)
+    links: list[Link] = msgspec.field(default_factory=list)
 
 
 SUMMARY_PART = "summary"

@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -45,6 +45,7 @@ class HTTPSettings(_Section):
     public_url: PublicURL = ""
     cors_origins: list[Origin] = msgspec.field(default_factory=list)
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    proxy_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
 
     def __post_init__(self) -> None:
         _check_networks("http.trusted_proxies", self.trusted_proxies)

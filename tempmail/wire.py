@@ -65,6 +65,14 @@ class AttachmentInfo(msgspec.Struct):
     size: int
 
 
+class LinkInfo(msgspec.Struct):
+    url: str
+    text: Annotated[str, msgspec.Meta(description="The link's text; empty for a bare URL")]
+    verification: Annotated[
+        bool, msgspec.Meta(description="Likely the verify / confirm / reset / sign-in link")
+    ]
+
+
 class MessageDetail(msgspec.Struct, rename={"sender": "from"}):
     id: str
     sender: str
@@ -80,6 +88,12 @@ class MessageDetail(msgspec.Struct, rename={"sender": "from"}):
         list[str], msgspec.Meta(description="Envelope recipients, with any +tag they carried")
     ]
     attachments: list[AttachmentInfo]
+    codes: Annotated[
+        list[str], msgspec.Meta(description="Likely one-time codes, most likely first")
+    ]
+    links: Annotated[
+        list[LinkInfo], msgspec.Meta(description="http(s) links; verification links first")
+    ]
     remote_images_blocked: Annotated[
         int, msgspec.Meta(description="Remote images removed; ask again with remote_images=true")
     ]

@@ -54,6 +54,7 @@ class RunningServer:
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
+            self.runtime.begin_shutdown()
             self._server.should_exit = True
             self._thread.join(timeout=30)
             assert not self._thread.is_alive(), "server thread did not stop"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -255,3 +258,80 @@ def test_extending_the_lifetime(server: RunningServer) -> None:
         )
         mine = client.get("/api/v1/inbox").json()
         assert mine["inbox_id"] == other["inbox_id"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tempmail", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_inbox_commands_end_to_end(server: RunningServer) -> None:
+    created = _cli("inbox", "new", "--url", server.http_url, "--local-part", "ci-run")
+    assert created.returncode == 0, created.stderr
+    inbox = json.loads(created.stdout)
+    assert inbox["address"] == "ci-run@localhost" and inbox["token"]
+    base = ("--url", server.http_url, "--token", inbox["token"])
+
+    timed_out = _cli("inbox", "wait", *base, "--timeout", "0.5")
+    assert timed_out.returncode == 1
+    assert "no matching mail" in timed_out.stderr
+
+    html = (
+        '<p>Welcome! Confirm your account: <a href="https://app.example/verify?t=abc123">'
+        "Verify email</a></p><p>Your verification code is <b>482913</b>.</p>"
+        '<p><a href="https://app.example/unsubscribe">Unsubscribe</a></p>'
+    )
+    message = make_message(
+        inbox["address"],
+        "Your Example verification code",
+        "Your verification code is 482913.",
+        html=html,
+    )
+    sender = _later(0.5, lambda: send_mail(server, inbox["address"], message))
+    code = _cli("inbox", "wait", *base, "--timeout", "30", "--code")
+    sender.join()
+    assert code.returncode == 0, code.stderr
+    assert code.stdout.strip() == "482913"
+
+    send_mail(server, inbox["address"], message)
+    link = _cli("inbox", "wait", *base, "--timeout", "30", "--link")
+    assert link.stdout.strip() == "https://app.example/verify?t=abc123"
+
+    send_mail(
+        server, inbox["address"], make_message(inbox["address"], "plain note", "no code here")
+    )
+    whole = _cli("inbox", "wait", *base, "--timeout", "30")
+    assert json.loads(whole.stdout)["subject"] == "plain note"
+
+    refused = _cli("inbox", "wait", "--url", server.http_url, "--token", "wrong", "--timeout", "1")
+    assert refused.returncode == 2 and "401" in refused.stderr
+    unreachable = _cli("inbox", "new", "--url", "http://127.0.0.1:1")
+    assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
+
+
+def test_codes_and_links_in_message_detail(server: RunningServer) -> None:
+    inbox = create_inbox(server)
+    html = (
+        '<p>Reset your password: <a href="https://id.example/reset/9f8e7d">Reset password</a></p>'
+        '<p>Order #20261124 total $49.99 on 24/11/2026. <a href="https://shop.example/">Shop</a></p>'
+    )
+    send_mail(
+        server, inbox["address"], make_message(inbox["address"], "Password reset", "", html=html)
+    )
+    with server.client(inbox["token"]) as client:
+        message = client.get(_messages_url(inbox)).json()["messages"][0]
+        detail = client.get(f"/api/v1/messages/{message['id']}").json()
+    assert detail["codes"] == []
+    assert detail["links"][0] == {
+        "url": "https://id.example/reset/9f8e7d",
+        "text": "Reset password",
+        "verification": True,
+    }
+    assert {"url": "https://shop.example/", "text": "Shop", "verification": False} in detail[
+        "links"
+    ]

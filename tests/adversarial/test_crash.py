@@ -286,3 +286,22 @@ def test_logs_of_a_full_run_are_json_and_never_carry_content(workdir: Path) -> N
     assert stored and stored[0]["inbox_id"] == inbox["inbox_id"] and "duration" in stored[0]
     refusals = [entry for entry in entries if entry.get("code") == "550"]
     assert refusals and refusals[0]["peer"] == "127.0.0.1"
+
+
+def test_sigterm_ends_open_event_streams_promptly(workdir: Path) -> None:
+    server = Process(workdir)
+    inbox = server.create_inbox()
+    headers = {"Authorization": f"Bearer {inbox['token']}"}
+    url = f"{server.url}/api/v1/inboxes/{inbox['inbox_id']}/events"
+    with httpx.stream("GET", url, headers=headers, timeout=30) as response:
+        lines = response.iter_lines()
+        assert next(lines) == ": connected"
+        started = time.monotonic()
+        server.popen.send_signal(signal.SIGTERM)
+        # The stream ends on its own, well before uvicorn's graceful-shutdown timeout.
+        for _ in lines:
+            pass
+    assert server.popen.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert time.monotonic() - started < 4.5
+    server.stop()
+    assert "graceful shutdown exceeded" not in server.log_path.read_text()

@@ -150,10 +150,13 @@ def test_client_resolver_chain_rules() -> None:
     assert str(resolver.resolve("10.0.0.2", [], ["198.51.100.1, 10.0.0.9"])) == "198.51.100.1"
     assert str(resolver.resolve("10.0.0.2", [], ["spoof, 198.51.100.1"])) == "198.51.100.1"
     assert str(resolver.resolve("10.0.0.2", [], ["garbage"])) == "10.0.0.2"
-    assert str(resolver.resolve("::1", ['for="[2001:db8::7]:4711"'], [])) == "2001:db8::7"
-    assert (
-        str(resolver.resolve("::ffff:10.0.0.3", ["for=192.0.2.60;proto=https"], [])) == "192.0.2.60"
-    )
+    # Only the configured header counts: a Forwarded header sent by the client is ignored.
+    assert str(resolver.resolve("10.0.0.2", ["for=127.0.0.1"], ["198.51.100.1"])) == "198.51.100.1"
+    rfc7239 = ClientResolver(["10.0.0.0/8", "::1"], "forwarded")
+    assert str(rfc7239.resolve("::1", ['for="[2001:db8::7]:4711"'], [])) == "2001:db8::7"
+    forwarded = ["for=192.0.2.60;proto=https"]
+    assert str(rfc7239.resolve("::ffff:10.0.0.3", forwarded, [])) == "192.0.2.60"
+    assert str(rfc7239.resolve("10.0.0.2", [], ["198.51.100.1"])) == "10.0.0.2"
     assert resolver.resolve(None, [], []) is None
     assert bucket_key(None) == "unknown"
     assert bucket_key(ipaddress.ip_address("2001:db8::1")) == "2001:db8::/64"
