@@ -269,37 +269,38 @@ async def get_message(request: Request) -> Response:
     allow_remote = _flag(request, "remote_images")
     access, row, content = await _content(request)
     inboxes: Inboxes = request.state.inboxes
+    reading = await inboxes.open_reading(access, row, content)
     await inboxes.mark_seen(access, row.id)
     sanitizer: Sanitizer = request.state.sanitizer
     inline = {
         item.content_id: (item.content_type, item.data)
-        for item in content.attachments
+        for item in reading.attachments
         if item.content_id
     }
     body_html, blocked = (
-        await asyncio.to_thread(sanitizer.clean, content.html, inline, allow_remote)
-        if content.html
+        await asyncio.to_thread(sanitizer.clean, reading.html, inline, allow_remote)
+        if reading.html
         else ("", 0)
     )
     return json_response(
         wire.MessageDetail(
             id=row.id,
-            sender=content.sender,
-            to=content.to,
-            cc=content.cc,
-            subject=content.subject,
-            date=content.date,
+            sender=reading.sender,
+            to=reading.to,
+            cc=reading.cc,
+            subject=reading.subject,
+            date=reading.date,
             body_html=body_html,
-            body_text=content.text,
+            body_text=reading.text,
             received_at=iso_time(row.received_at),
             seen=True,
             delivered_to=content.delivered_to,
             attachments=[
                 wire.AttachmentInfo(item.id, item.filename, item.content_type, item.size)
-                for item in content.attachments
+                for item in reading.attachments
             ],
-            codes=content.codes,
-            links=[wire.LinkInfo(link.url, link.text, link.verification) for link in content.links],
+            codes=reading.codes,
+            links=[wire.LinkInfo(link.url, link.text, link.verification) for link in reading.links],
             remote_images_blocked=blocked,
         )
     )
@@ -337,9 +338,11 @@ async def get_raw(request: Request) -> Response:
 
 async def get_attachment(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}/attachments/{attachment_id}"""
-    _, _, content = await _content(request)
+    access, row, content = await _content(request)
+    inboxes: Inboxes = request.state.inboxes
+    reading = await inboxes.open_reading(access, row, content)
     wanted = request.path_params["attachment_id"]
-    for item in content.attachments:
+    for item in reading.attachments:
         if item.id == wanted:
             return _download(item.data, item.content_type, item.filename)
     raise NotFound("Attachment not found.")

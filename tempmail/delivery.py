@@ -18,9 +18,8 @@ import msgspec
 from tempmail import crypto, records
 from tempmail.clock import iso_time, now_ms
 from tempmail.events import Event, EventHub
-from tempmail.extract import extract
 from tempmail.metrics import Metrics
-from tempmail.parsing import ParsedMessage, parse
+from tempmail.parsing import glance
 from tempmail.storage import Inbox, NewMessage, Store
 
 log = logging.getLogger(__name__)
@@ -57,34 +56,18 @@ class _Prepared(msgspec.Struct, frozen=True):
 
 
 def _prepare(raw: bytes, recipients: Sequence[Recipient], received_at: int) -> _Prepared:
-    parsed: ParsedMessage = parse(raw)
-    # Codes and links are found once, here, and sealed with the rest of the message.
-    found = extract(parsed.subject, parsed.text, parsed.html) if parsed.displayable else None
+    seen = glance(raw)
     summary = records.Summary(
-        sender=parsed.sender,
-        subject=parsed.subject,
-        preview=parsed.preview,
-        has_attachments=bool(parsed.attachments),
-    )
-    content = records.Content(
-        sender=parsed.sender,
-        to=parsed.to,
-        cc=parsed.cc,
-        subject=parsed.subject,
-        date=parsed.date,
-        text=parsed.text,
-        html=parsed.html,
-        attachments=parsed.attachments,
-        raw=raw,
-        displayable=parsed.displayable,
-        codes=found.codes if found else [],
-        links=found.links if found else [],
+        sender=seen.sender,
+        subject=seen.subject,
+        preview=seen.preview,
+        has_attachments=seen.has_attachments,
     )
     summary_bytes = records.encode(summary)
     messages = []
     for inbox, addresses in recipients:
         message_id = str(uuid.uuid4())
-        sealed_content = records.encode(msgspec.structs.replace(content, delivered_to=addresses))
+        sealed_content = records.encode(records.Content(raw=raw, delivered_to=addresses))
         messages.append(
             NewMessage(
                 id=message_id,

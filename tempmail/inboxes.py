@@ -20,8 +20,10 @@ from tempmail import crypto, records
 from tempmail.clock import now_ms
 from tempmail.errors import Conflict, IntegrityError, Invalid, NotFound, Unauthorized, Unavailable
 from tempmail.events import Event, EventHub
+from tempmail.extract import extract
 from tempmail.keys import Keyring
 from tempmail.metrics import Metrics
+from tempmail.parsing import parse
 from tempmail.settings import Settings
 from tempmail.storage import (
     EVERYTHING,
@@ -61,6 +63,28 @@ class Access(msgspec.Struct, frozen=True):
 
     inbox: Inbox
     token: str
+
+
+def _read(inbox: Inbox, message_id: str, raw: bytes) -> tuple[records.Reading, bytes]:
+    parsed = parse(raw)
+    found = extract(parsed.subject, parsed.text, parsed.html) if parsed.displayable else None
+    reading = records.Reading(
+        sender=parsed.sender,
+        to=parsed.to,
+        cc=parsed.cc,
+        subject=parsed.subject,
+        date=parsed.date,
+        text=parsed.text,
+        html=parsed.html,
+        attachments=parsed.attachments,
+        displayable=parsed.displayable,
+        codes=found.codes if found else [],
+        links=found.links if found else [],
+    )
+    sealed = crypto.seal(
+        inbox.public_key, inbox.id, message_id, records.READING_PART, records.encode(reading)
+    )
+    return reading, sealed
 
 
 class Inboxes:
@@ -234,20 +258,38 @@ class Inboxes:
             raise NotFound("Message not found.")
         return row
 
-    async def open_content(self, access: Access, row: MessageRow) -> records.Content:
-        private = self.private_key(access)
-
-        def work() -> records.Content:
-            plain = crypto.open_sealed(
-                private, access.inbox.id, row.id, records.CONTENT_PART, row.content
-            )
-            return records.decode_content(plain)
-
+    def _open(self, access: Access, row: MessageRow, part: str, sealed: bytes) -> bytes:
         try:
-            return await asyncio.to_thread(work)
+            return crypto.open_sealed(
+                self.private_key(access), access.inbox.id, row.id, part, sealed
+            )
         except IntegrityError:
-            log.error("inbox %s message %s: content fails to authenticate", access.inbox.id, row.id)
+            log.error(
+                "inbox %s message %s: %s fails to authenticate", access.inbox.id, row.id, part
+            )
             raise
+
+    async def open_content(self, access: Access, row: MessageRow) -> records.Content:
+        """The raw source and envelope recipients, sealed at delivery."""
+        sealed = row.content
+        return await asyncio.to_thread(
+            lambda: records.decode_content(self._open(access, row, records.CONTENT_PART, sealed))
+        )
+
+    async def open_reading(
+        self, access: Access, row: MessageRow, content: records.Content
+    ) -> records.Reading:
+        """The full parse with codes and links: made, sealed and stored on the first read."""
+        if row.reading is not None:
+            sealed = row.reading
+            return await asyncio.to_thread(
+                lambda: records.decode_reading(
+                    self._open(access, row, records.READING_PART, sealed)
+                )
+            )
+        reading, sealed = await asyncio.to_thread(_read, access.inbox, row.id, content.raw)
+        await self._store.store_reading(access.inbox.id, row.id, sealed)
+        return reading
 
     async def has_message(self, access: Access, message_id: str) -> bool:
         return await self._store.has_message(access.inbox.id, message_id)

@@ -9,6 +9,7 @@ which in WAL mode sees only committed data and never waits behind a writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -25,6 +26,8 @@ from tempmail.errors import StorageError
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+# Deliveries per group commit at most (also bounds the inbox ids in one IN list).
+GROUP_LIMIT = 256
 _SQLITE_FULL = 13
 
 _MIGRATIONS: dict[int, str] = {
@@ -52,6 +55,7 @@ _MIGRATIONS: dict[int, str] = {
         size INTEGER NOT NULL,
         summary BLOB NOT NULL,
         content BLOB NOT NULL,
+        reading BLOB,
         seen INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX messages_by_inbox ON messages (inbox_id, seq);
@@ -91,6 +95,7 @@ class MessageRow(msgspec.Struct, frozen=True):
     size: int
     summary: bytes
     content: bytes
+    reading: bytes | None = None
 
 
 class NewMessage(msgspec.Struct, frozen=True):
@@ -121,6 +126,24 @@ class InboxUsage(msgspec.Struct, frozen=True):
     expires_at: int
     message_count: int
     size: int
+
+
+class _Delivery:
+    """One caller's part of a group commit."""
+
+    __slots__ = ("future", "max_messages", "messages", "now")
+
+    def __init__(
+        self,
+        messages: Sequence[NewMessage],
+        max_messages: int,
+        now: int,
+        future: asyncio.Future[list[str]],
+    ) -> None:
+        self.messages = messages
+        self.max_messages = max_messages
+        self.now = now
+        self.future = future
 
 
 class AddressTaken(Exception):
@@ -177,6 +200,8 @@ class Store(Protocol):
 
     async def mark_seen(self, inbox_id: str, message_id: str) -> None: ...
 
+    async def store_reading(self, inbox_id: str, message_id: str, reading: bytes) -> None: ...
+
     async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None: ...
 
     async def delete_message(self, inbox_id: str, message_id: str) -> bool: ...
@@ -227,6 +252,8 @@ class SQLiteStore:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self._queued: list[_Delivery] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> SQLiteStore:
@@ -371,35 +398,78 @@ class SQLiteStore:
     async def deliver(
         self, messages: Sequence[NewMessage], max_messages: int, now: int
     ) -> list[str]:
-        """Store each message whose inbox is still live and not full; all in one commit.
+        """Store each message whose inbox is still live and not full, durably, then return.
 
-        Returns the ids of the inboxes that received their copy.
+        Returns the ids of the inboxes that received their copy. Deliveries that arrive while
+        a commit is running are committed together by the next one (group commit): one fsync
+        for all of them, and each caller still returns only after its own data is on disk.
         """
-        delivered: list[str] = []
+        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._queued.append(_Delivery(messages, max_messages, now, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued(), name="tempmail-commit")
+        return await asyncio.shield(future)
+
+    async def _commit_queued(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued[:GROUP_LIMIT], self._queued[GROUP_LIMIT:]
+            try:
+                results = await self._commit_group(batch)
+            except BaseException as error:
+                for delivery in batch:
+                    if not delivery.future.done():
+                        delivery.future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            for delivery, delivered in zip(batch, results, strict=True):
+                if not delivery.future.done():
+                    delivery.future.set_result(delivered)
+
+    async def _commit_group(self, batch: list[_Delivery]) -> list[list[str]]:
+        inbox_ids = sorted(
+            {message.inbox_id for delivery in batch for message in delivery.messages}
+        )
+        marks = ", ".join("?" for _ in inbox_ids)
         async with self._transaction() as db:
-            for message in messages:
-                async with db.execute(
-                    "SELECT (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
-                    " FROM inboxes WHERE id = ? AND expires_at > ?",
-                    (message.inbox_id, now),
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is None or int(row[0]) >= max_messages:
-                    continue
-                await db.execute(
+            async with db.execute(
+                "SELECT id, expires_at, (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
+                f" FROM inboxes WHERE id IN ({marks})",
+                inbox_ids,
+            ) as cursor:
+                state = {row[0]: [int(row[1]), int(row[2])] for row in await cursor.fetchall()}
+            rows: list[tuple[object, ...]] = []
+            results: list[list[str]] = []
+            for delivery in batch:
+                delivered = []
+                for message in delivery.messages:
+                    inbox = state.get(message.inbox_id)
+                    if (
+                        inbox is None
+                        or inbox[0] <= delivery.now
+                        or inbox[1] >= delivery.max_messages
+                    ):
+                        continue
+                    inbox[1] += 1
+                    rows.append(
+                        (
+                            message.id,
+                            message.inbox_id,
+                            message.received_at,
+                            message.size,
+                            message.summary,
+                            message.content,
+                        )
+                    )
+                    delivered.append(message.inbox_id)
+                results.append(delivered)
+            if rows:
+                await db.executemany(
                     "INSERT INTO messages (id, inbox_id, received_at, size, summary, content)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        message.id,
-                        message.inbox_id,
-                        message.received_at,
-                        message.size,
-                        message.summary,
-                        message.content,
-                    ),
+                    rows,
                 )
-                delivered.append(message.inbox_id)
-        return delivered
+        return results
 
     async def list_messages(
         self, inbox_id: str, which: MessageFilter = EVERYTHING
@@ -445,13 +515,21 @@ class SQLiteStore:
 
     async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None:
         row = await self._fetchone(
-            "SELECT id, inbox_id, received_at, size, summary, content FROM messages"
+            "SELECT id, inbox_id, received_at, size, summary, content, reading FROM messages"
             " WHERE id = ? AND inbox_id = ?",
             (message_id, inbox_id),
         )
         if row is None:
             return None
-        return MessageRow(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]))
+        reading = None if row[6] is None else bytes(row[6])
+        return MessageRow(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]), reading)
+
+    async def store_reading(self, inbox_id: str, message_id: str, reading: bytes) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE messages SET reading = ? WHERE id = ? AND inbox_id = ?",
+                (reading, message_id, inbox_id),
+            )
 
     async def delete_message(self, inbox_id: str, message_id: str) -> bool:
         async with self._transaction() as db:
@@ -534,6 +612,9 @@ class SQLiteStore:
         await self._fetchone("SELECT 1", ())
 
     async def close(self) -> None:
+        if self._committer is not None:
+            with contextlib.suppress(Exception):
+                await self._committer
         await self._reader.close()
         async with self._write_lock:
             try:
