@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import weakref
 from collections import Counter
 from typing import Any
 
@@ -150,15 +151,13 @@ class Handler:
         self._deliverer = deliverer
         self._settings = settings
         self._domains = frozenset(settings.domains)
+        # Inboxes accepted at RCPT, per transaction, so DATA need not look them up again.
+        self._accepted: weakref.WeakKeyDictionary[Envelope, dict[str, Inbox]] = (
+            weakref.WeakKeyDictionary()
+        )
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
-
-    async def _live_inbox(self, address: str) -> Inbox | None:
-        inbox = await self._store.inbox_by_address(address)
-        if inbox is None or inbox.expires_at <= now_ms():
-            return None
-        return inbox
 
     async def handle_RCPT(  # aiosmtpd's hook name
         self,
@@ -181,13 +180,15 @@ class Handler:
             return "550 5.1.1 No such mailbox"
         recipient = f"{local.lower()}@{domain}"
         try:
-            inbox = await self._live_inbox(mailbox_of(recipient))
-            if inbox is None:
-                return "550 5.1.1 No such mailbox"
-            if await self._store.message_count(inbox.id) >= self._settings.inbox.max_messages:
-                return "452 4.2.2 Mailbox full"
+            found = await self._store.mailbox(mailbox_of(recipient))
         except StorageError:
             return TEMPORARY_FAILURE
+        if found is None or found[0].expires_at <= now_ms():
+            return "550 5.1.1 No such mailbox"
+        inbox, count = found
+        if count >= self._settings.inbox.max_messages:
+            return "452 4.2.2 Mailbox full"
+        self._accepted.setdefault(envelope, {})[inbox.address] = inbox
         if recipient not in envelope.rcpt_tos:
             envelope.rcpt_tos.append(recipient)
             envelope.rcpt_options.extend(rcpt_options)
@@ -203,11 +204,13 @@ class Handler:
             by_mailbox: dict[str, list[str]] = {}
             for address in envelope.rcpt_tos:
                 by_mailbox.setdefault(mailbox_of(address), []).append(address)
-            recipients = []
-            for mailbox, addresses in by_mailbox.items():
-                inbox = await self._live_inbox(mailbox)
-                if inbox is not None:
-                    recipients.append((inbox, addresses))
+            # Inboxes were looked up at RCPT; the commit checks again that each is still live.
+            accepted = self._accepted.pop(envelope, {})
+            recipients = [
+                (accepted[mailbox], addresses)
+                for mailbox, addresses in by_mailbox.items()
+                if mailbox in accepted
+            ]
             if not recipients:
                 return "550 5.1.1 No such mailbox (it expired or was deleted)"
             outcomes = await self._deliverer.deliver(raw, recipients)

@@ -186,6 +186,8 @@ class Store(Protocol):
 
     async def inbox_by_address(self, address: str) -> Inbox | None: ...
 
+    async def mailbox(self, address: str) -> tuple[Inbox, int] | None: ...
+
     async def message_count(self, inbox_id: str) -> int: ...
 
     async def deliver(
@@ -390,6 +392,17 @@ class SQLiteStore:
             f"SELECT {_INBOX_COLUMNS} FROM inboxes WHERE address = ?", (address,)
         )
         return _inbox(row)
+
+    async def mailbox(self, address: str) -> tuple[Inbox, int] | None:
+        """The inbox at `address` and how many messages it holds, in one query."""
+        row = await self._fetchone(
+            f"SELECT {_INBOX_COLUMNS}, (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
+            " FROM inboxes WHERE address = ?",
+            (address,),
+        )
+        if row is None:
+            return None
+        return Inbox(*row[:-1]), int(row[-1])
 
     async def message_count(self, inbox_id: str) -> int:
         row = await self._fetchone("SELECT count(*) FROM messages WHERE inbox_id = ?", (inbox_id,))
