@@ -21,15 +21,17 @@ the second seconds (deeply nested elements).
 
 from __future__ import annotations
 
-# The keyword tables hold Cyrillic and CJK on purpose; ruff would flag their letters as look-alikes.
-# ruff: noqa: RUF001, RUF003
 import html
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import msgspec
+
+# The keyword tables hold Cyrillic and CJK on purpose; ruff would flag their letters as look-alikes.
+# ruff: noqa: RUF001, RUF003
 
 MAX_SCAN = 200_000
 MAX_CODES = 5
@@ -208,6 +210,9 @@ _BEFORE_NUMBER = re.compile(
 _STATE_ZIP = re.compile(r"\b[A-Z]{2} $")
 
 
+_Tree: TypeAlias = dict[str, "_Tree"]
+
+
 @dataclass(frozen=True)
 class _Vocabulary:
     """Negative, positive and hint terms compiled into one prefix-tree pattern.
@@ -231,12 +236,12 @@ class _Vocabulary:
         whole_words: Iterable[str] = (),
     ) -> _Vocabulary:
         negative, positive, hints = frozenset(negative), frozenset(positive), frozenset(hints)
-        tree: dict[str, dict[str, object]] = {}
+        tree: _Tree = {}
         for term in negative | positive | hints:
             node = tree
             for char in term:
-                node = node.setdefault(char, {})  # type: ignore[assignment]
-            node[""] = {}
+                node = node.setdefault(char, {})
+            node[""] = {}  # the end of a term
         return cls(re.compile(_tree_pattern(tree)), negative, positive, frozenset(whole_words))
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
@@ -264,11 +269,9 @@ class _Vocabulary:
         )
 
 
-def _tree_pattern(node: dict[str, dict[str, object]]) -> str:
+def _tree_pattern(node: _Tree) -> str:
     branches = [
-        re.escape(char) + _tree_pattern(child)  # type: ignore[arg-type]
-        for char, child in sorted(node.items())
-        if char
+        re.escape(char) + _tree_pattern(child) for char, child in sorted(node.items()) if char
     ]
     if not branches:
         return ""

@@ -30,6 +30,7 @@ MAX_HEADER_BYTES = 256 * 1024
 MAX_ADDRESSES = 100
 MAX_HEADER_VALUE = 2000
 PREVIEW_LENGTH = 200
+PREVIEW_HTML_LIMIT = 16 * 1024
 UNREADABLE_NOTE = (
     "This message could not be displayed because it is too complex or malformed. "
     "The original is available as raw source."
@@ -236,7 +237,8 @@ def glance(raw: bytes) -> Glance:
                 html = html or _decoded_payload(part)
             else:
                 has_attachments = True
-        preview = _preview(text or (html_to_text(html) if html else ""))
+        # A preview needs only the start; nh3 is slow on deeply nested hostile markup.
+        preview = _preview(text or (html_to_text(html[:PREVIEW_HTML_LIMIT]) if html else ""))
         return Glance(str(fields["sender"]), str(fields["subject"]), preview, has_attachments)
     except Exception:  # hostile input must still be stored and listed
         unreadable = _unreadable(raw)
@@ -294,7 +296,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     return ParsedMessage(
         text=text,
         html=html,
-        preview=_preview(text or html_to_text(html)),
+        preview=_preview(text or html_to_text(html[:PREVIEW_HTML_LIMIT])),
         attachments=attachments,
         **_header_fields(message),  # type: ignore[arg-type]
     )

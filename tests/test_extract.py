@@ -1,0 +1,299 @@
+"""The code and link extractor: corpus precision and recall, exclusions, hostile input, shape."""
+
+from __future__ import annotations
+
+import random
+import time
+import tomllib
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tempmail.extract import MAX_CODES, MAX_LINK_TEXT, MAX_LINKS, Extracted, Link, extract
+
+# Fullwidth digits and CJK punctuation in the inputs are the point of those cases.
+# ruff: noqa: RUF001
+
+CORPUS = Path(__file__).parent / "fixtures" / "verification"
+LANGUAGES = {"en", "de", "fr", "es", "pt", "zh", "ja", "ko", "ru"}
+
+# Set-based, micro-averaged over the corpus: a returned code (or flagged link) is a true
+# positive when the fixture expects it. Measured on the 74 messages: codes P 1.00 R 1.00,
+# links P 1.00 R 1.00; messages 01-49 were written before the extractor and tuned on.
+# Held out, before any tuning on them: 50-64 scored codes P 0.88 R 0.78, links P 1.00 R 0.50
+# (fixed with general rules: same-sentence weighting, Slack-style codes, more vocabulary),
+# then 65-74 scored 1.00 throughout. Expect lower figures on real mail than on this corpus.
+CODE_PRECISION_FLOOR = 0.95
+CODE_RECALL_FLOOR = 0.90
+LINK_PRECISION_FLOOR = 0.90
+LINK_RECALL_FLOOR = 0.90
+FIRST_CODE_FLOOR = 0.90
+
+
+class Fixture(msgspec.Struct, forbid_unknown_fields=True):
+    lang: str
+    note: str
+    subject: str
+    text: str
+    html: str
+    expected_codes: list[str]
+    expected_verification_links: list[str]
+
+
+def load_corpus() -> dict[str, Fixture]:
+    return {
+        path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Fixture)
+        for path in sorted(CORPUS.glob("*.toml"))
+    }
+
+
+def ratio(hits: int, total: int) -> float:
+    return hits / total if total else 1.0
+
+
+def test_corpus_is_varied() -> None:
+    corpus = load_corpus()
+    assert len(corpus) >= 40
+    assert {fixture.lang for fixture in corpus.values()} == LANGUAGES
+    assert sum(bool(f.html) for f in corpus.values()) >= 15
+    assert sum(not f.html for f in corpus.values()) >= 15
+    negatives = [
+        name
+        for name, f in corpus.items()
+        if not f.expected_codes and not f.expected_verification_links
+    ]
+    assert len(negatives) >= 10
+    for name, fixture in corpus.items():
+        for url in fixture.expected_verification_links:
+            assert url in fixture.text or url in fixture.html.replace("&amp;", "&"), name
+
+
+def test_corpus_precision_and_recall() -> None:
+    code_hits = code_returned = code_expected = 0
+    link_hits = link_flagged = link_expected = 0
+    first_right = first_total = 0
+    misses: list[str] = []
+    for name, fixture in load_corpus().items():
+        found = extract(fixture.subject, fixture.text, fixture.html)
+        codes, expected_codes = set(found.codes), set(fixture.expected_codes)
+        code_hits += len(codes & expected_codes)
+        code_returned += len(codes)
+        code_expected += len(expected_codes)
+        if fixture.expected_codes:
+            first_total += 1
+            first_right += found.codes[:1] == fixture.expected_codes[:1]
+        flagged = {link.url for link in found.links if link.verification}
+        expected_links = set(fixture.expected_verification_links)
+        link_hits += len(flagged & expected_links)
+        link_flagged += len(flagged)
+        link_expected += len(expected_links)
+        if codes != expected_codes or flagged != expected_links:
+            misses.append(f"{name}: codes {found.codes} links {sorted(flagged)}")
+    figures = {
+        "code precision": ratio(code_hits, code_returned),
+        "code recall": ratio(code_hits, code_expected),
+        "first code right": ratio(first_right, first_total),
+        "link precision": ratio(link_hits, link_flagged),
+        "link recall": ratio(link_hits, link_expected),
+    }
+    print()
+    for label, value in figures.items():
+        print(f"{label:>17}: {value:.3f}")
+    for miss in misses:
+        print("  differs:", miss)
+    assert figures["code precision"] >= CODE_PRECISION_FLOOR, figures
+    assert figures["code recall"] >= CODE_RECALL_FLOOR, figures
+    assert figures["first code right"] >= FIRST_CODE_FLOOR, figures
+    assert figures["link precision"] >= LINK_PRECISION_FLOOR, figures
+    assert figures["link recall"] >= LINK_RECALL_FLOOR, figures
+
+
+def codes_in(text: str, subject: str = "", html: str = "") -> list[str]:
+    return extract(subject, text, html).codes
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Your verification code was introduced in 2024.", [], id="year"),
+        pytest.param("Verification code 482913. (c) 2025 Acme", ["482913"], id="year-footer"),
+        pytest.param("Verification code requested on 2025-03-18.", [], id="iso-date"),
+        pytest.param("Bestätigungscode angefordert am 12.03.2025", [], id="dotted-date"),
+        pytest.param("Code requested 03/18/2025 from 203.0.113.7", [], id="slash-date-ip"),
+        pytest.param("Your code expires at 14:35 today", [], id="time"),
+        pytest.param("Security code for your payment of $1499", [], id="price-symbol"),
+        pytest.param("Code: payment of 1499 EUR confirmed", [], id="price-currency"),
+        pytest.param("Verification code 7712 for 1.250,00 €", ["7712"], id="price-decimal"),
+        pytest.param("No code? Call 555-0199 or +1 415 555 0132", [], id="phone"),
+        pytest.param("Code sent. Questions: (415) 555-0132", [], id="phone-area-code"),
+        pytest.param("Confirmation for order #48213", [], id="order-hash"),
+        pytest.param("Order number: 4821930. Verification code: 551204", ["551204"], id="order"),
+        pytest.param("Invoice INV-2025-0193, verification code 604381", ["604381"], id="invoice"),
+        pytest.param("Tracking code 1Z 999 AA1 0123 4567 84", [], id="tracking"),
+        pytest.param("Verify at https://example.com/verify/482913?n=5521", [], id="url-digits"),
+        pytest.param("Code sent to user4821@example.com", [], id="email-digits"),
+        pytest.param("Your code: 7781. Acme, 2200 Mission Street, CA 94110", ["7781"], id="zip"),
+        pytest.param("Theme code colour #4F46E5 and #FF5733", [], id="css-colour"),
+        pytest.param("Use code SPRING30 at checkout for 30% off", [], id="promo"),
+        pytest.param("Code review is used by more than 4500 teams", [], id="quantity"),
+        pytest.param("Screen code 1920x1080", [], id="dimensions"),
+    ],
+)
+def test_exclusions(text: str, expected: list[str]) -> None:
+    assert codes_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Your code: 482 913", ["482913"], id="spaced-groups"),
+        pytest.param("Your code: 482-913", ["482913"], id="dashed-groups"),
+        pytest.param("Your code:\n4 8 2 9 1 3\n", ["482913"], id="spelled-digits"),
+        pytest.param("Ihr Code: ４８２９１３", ["482913"], id="fullwidth"),
+        pytest.param("Recovery code: A7K-29Q", ["A7K-29Q"], id="alnum-dash-kept"),
+        pytest.param("Your one-time code is X3F9QZ", ["X3F9QZ"], id="alnum"),
+        pytest.param("Your passcode is 093817", ["093817"], id="leading-zero"),
+        pytest.param("您的验证码是：628491，5分钟内有效", ["628491"], id="zh"),
+        pytest.param("認証コード：739104", ["739104"], id="ja"),
+        pytest.param("인증번호 [582913]를 입력해주세요", ["582913"], id="ko"),
+        pytest.param("Ваш код подтверждения: 3817", ["3817"], id="ru"),
+        pytest.param("Votre code de vérification est : 902117", ["902117"], id="fr"),
+        pytest.param("Tu código de verificación es 371590", ["371590"], id="es"),
+        pytest.param("Seu código de verificação é 845123", ["845123"], id="pt"),
+        pytest.param("Ihr Bestätigungscode lautet 518204", ["518204"], id="de-compound"),
+    ],
+)
+def test_code_forms(text: str, expected: list[str]) -> None:
+    assert codes_in(text) == expected
+
+
+def test_code_in_subject_and_html_cells() -> None:
+    assert codes_in("", subject="739201 is your Quillbox login code") == ["739201"]
+    cells = "<p>Your code:</p><table><tr><td>3</td><td>0</td><td>5</td><td>7</td></tr></table>"
+    assert codes_in("", html=cells) == ["3057"]
+    hidden = "<style>.x{}</style><script>var code = 482913;</script><p>Welcome</p>"
+    assert codes_in("", html=hidden) == []
+
+
+def test_codes_are_deduplicated_ranked_and_capped() -> None:
+    many = "\n".join(f"Verification code {n}." for n in range(410000, 410010))
+    found = codes_in(many, subject="Verification code 410003")
+    assert len(found) == MAX_CODES
+    assert found[0] == "410003"
+    assert len(set(found)) == len(found)
+
+
+def test_link_shape_and_order() -> None:
+    html = (
+        "<p><a href='https://example.com/blog'>Our\n   blog</a></p>"
+        "<p><a href='https://example.com/verify?t=Ab12Cd34Ef56Gh78&amp;u=1'>Verify email</a></p>"
+        "<p><a href='mailto:help@example.com'>Mail us</a> <a href='/relative'>Relative</a>"
+        " <a href='javascript:alert(1)'>Script</a></p>"
+        f"<p><a href='https://example.com/long'>{'word ' * 100}</a></p>"
+        "<p><a href='https://example.com/unsubscribe?u=1'>Unsubscribe</a></p>"
+    )
+    text = (
+        "Or paste https://example.com/verify?t=Ab12Cd34Ef56Gh78&u=1. See (https://example.com/faq)."
+    )
+    found = extract("", text, html)
+    assert isinstance(found, Extracted)
+    assert all(type(link) is Link for link in found.links)
+    assert [link.url for link in found.links] == [
+        "https://example.com/verify?t=Ab12Cd34Ef56Gh78&u=1",
+        "https://example.com/blog",
+        "https://example.com/long",
+        "https://example.com/unsubscribe?u=1",
+        "https://example.com/faq",
+    ]
+    assert [link.verification for link in found.links] == [True, False, False, False, False]
+    assert found.links[0].text == "Verify email"
+    assert found.links[1].text == "Our blog"
+    assert len(found.links[2].text) == MAX_LINK_TEXT
+    assert found.links[4].text == ""
+    encoded = msgspec.json.decode(msgspec.json.encode(found))
+    assert set(encoded) == {"codes", "links"}
+    assert set(encoded["links"][0]) == {"url", "text", "verification"}
+    with pytest.raises(AttributeError):
+        found.links[0].url = "https://example.com/other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("anchor", "href"),
+    [
+        ("Unsubscribe", "https://example.com/verify/unsubscribe?t=Ab12Cd34Ef56Gh78"),
+        ("View in browser", "https://example.com/email/confirm-view?t=Ab12Cd34Ef56Gh78"),
+        ("Privacy policy", "https://example.com/privacy"),
+        ("Facebook", "https://facebook.example.com/confirm"),
+        ("Help: why verify?", "https://example.com/help/verify"),
+        ("Log in", "https://example.com/login"),
+    ],
+)
+def test_links_that_are_never_verification(anchor: str, href: str) -> None:
+    html = f"<p>Please verify your email address.</p><a href='{href}'>{anchor}</a>"
+    assert [link.verification for link in extract("", "", html).links] == [False]
+
+
+def test_links_are_capped() -> None:
+    html = "".join(f"<a href='https://example.com/p/{n}'>Item {n}</a>" for n in range(200))
+    assert len(extract("", "", html).links) == MAX_LINKS
+
+
+def hostile_inputs() -> list[tuple[str, str]]:
+    junk = random.Random(7)
+    return [
+        ("digits-100k", "7" * 100_000),
+        ("digits-300k", "4" * 300_000),
+        ("spaced-digits", "1 " * 100_000),
+        ("code-words", "code 482913 " * 20_000),
+        ("hyphen-chain", "a1-" * 70_000),
+        ("nested-html", "<div><span><a href='https://example.com/x'>" * 20_000),
+        ("open-tags", "<a " * 70_000),
+        ("open-comment", "<!--" + "x" * 200_000),
+        ("open-script", "<script>" + "<p>1234</p>" * 20_000),
+        (
+            "many-anchors",
+            "<a href='https://example.com/verify?t=Ab12Cd34Ef56Gh78'>Verify</a>" * 5_000,
+        ),
+        ("long-url", "https://example.com/" + "a1" * 100_000),
+        ("binary", bytes(junk.randrange(256) for _ in range(100_000)).decode("latin-1")),
+        ("surrogates", "\ud800code 482913\udfff" * 5_000),
+        ("nul", "\x00<a href='https://example.com/\x00'>\x00</a>" * 5_000),
+        ("entities", "&#" * 100_000 + "&#x110000;&#99999999999;"),
+    ]
+
+
+@pytest.mark.parametrize(("name", "payload"), hostile_inputs(), ids=lambda v: str(v)[:12])
+def test_hostile_input_is_handled_quickly(name: str, payload: str) -> None:
+    started = time.perf_counter()
+    found = extract(payload, payload, payload)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.0, f"{name} took {elapsed:.2f}s"
+    assert len(found.codes) <= MAX_CODES and len(found.links) <= MAX_LINKS
+    msgspec.json.encode(found)
+
+
+def test_random_fragments_never_raise() -> None:
+    pieces = [
+        "<a href='https://example.com/v?t=Ab12Cd34Ef56Gh78'>", "</a>", "<", ">", "<!--", "-->",
+        "&amp;", "&#", "code", "验证码", "код", " ", "\n", "482913", "48-29", "#", "$", "+1 ",
+        "https://", "@", "<td>", "<script>", "\ud800", "\x00", "Ａ７", "：", "，", "-", "12:30",
+    ]  # fmt: skip
+    draw = random.Random(2024)
+    for _ in range(500):
+        payload = "".join(draw.choice(pieces) for _ in range(draw.randrange(1, 200)))
+        found = extract(payload, payload[::-1], payload)
+        for link in found.links:
+            assert link.url.startswith(("http://", "https://"))
+            assert len(link.text) <= MAX_LINK_TEXT
+        msgspec.json.encode(found)
+
+
+def test_typical_message_is_fast() -> None:
+    corpus = list(load_corpus().values())
+    started = time.perf_counter()
+    for fixture in corpus * 5:
+        extract(fixture.subject, fixture.text, fixture.html)
+    mean = (time.perf_counter() - started) / (len(corpus) * 5)
+    # Measured at about 0.12 ms; the bound leaves room for slow CI and coverage tracing.
+    assert mean < 0.005, f"{mean * 1000:.2f} ms per message"
