@@ -123,7 +123,11 @@ const enc = encodeURIComponent;
 /** The REST calls, each taking the inbox credentials it needs. */
 export const api = {
   createInbox: (options = {}) => json("/inboxes", { method: "POST", body: options }),
+  listDomains: (signal) => json("/domains", { signal }),
   getInbox: ({ inbox_id, token }, signal) => json(`/inboxes/${enc(inbox_id)}`, { token, signal }),
+  /** Make the inbox end `ttlHours` from now; the server caps it and answers with the new expires_at. */
+  extendInbox: ({ inbox_id, token }, ttlHours) =>
+    json(`/inboxes/${enc(inbox_id)}`, { token, method: "PATCH", body: { ttl_hours: ttlHours } }),
   deleteInbox: ({ inbox_id, token }) => json(`/inboxes/${enc(inbox_id)}`, { token, method: "DELETE" }),
   listMessages: ({ inbox_id, token }, signal) => json(`/inboxes/${enc(inbox_id)}/messages`, { token, signal }),
   getMessage: ({ token }, id, { remoteImages = false, signal } = {}) =>

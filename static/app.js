@@ -3,8 +3,8 @@
  * short list of this browser's other live inboxes.
  */
 
-import { api, describeError, serverClock } from "./api.js";
-import { byId, h } from "./dom.js";
+import { ApiError, api, describeError, serverClock } from "./api.js";
+import { byId, copyText, h, selectContents } from "./dom.js";
 import { describeDuration, formatCountdown, formatFullDateTime } from "./format.js";
 import { MessageList, senderName } from "./message-list.js";
 import { MessageReader } from "./reader.js";
@@ -15,6 +15,9 @@ import { InboxStream } from "./stream.js";
 const WIDE_LAYOUT = window.matchMedia("(min-width: 60rem)");
 const SOON_MS = 5 * 60_000;
 const COPIED_FEEDBACK_MS = 2000;
+const HOUR_MS = 3_600_000;
+/** What one press of "Extend" adds; the server caps the total at its max_ttl_hours. */
+const EXTEND_HOURS = 24;
 
 /** Everything that belongs to the inbox on show; thrown away whole when another is opened. */
 class Session {
@@ -23,7 +26,8 @@ class Session {
     /** Summaries by id, and the order to show them in (newest first). */
     this.messages = new Map();
     this.order = [];
-    this.read = store.readIds(inbox.inbox_id);
+    /** Ids opened here, read even if a list fetched before that still says unseen. */
+    this.read = new Set();
     this.stream = null;
     this.ended = null;
     this.controller = new AbortController();
@@ -39,24 +43,37 @@ class Session {
   }
 
   unreadCount() {
-    return this.order.filter((id) => !this.read.has(id)).length;
+    return this.order.filter((id) => !(this.messages.get(id).seen || this.read.has(id))).length;
   }
 }
 
 const ELEMENT_IDS = [
   "welcome", "welcome-text", "welcome-create",
-  "inbox", "address", "copy-address", "copy-label", "expiry", "expiry-label", "countdown",
+  "inbox", "address", "copy-address", "copy-label", "expiry", "expiry-label", "countdown", "extend-inbox",
   "connection", "connection-text", "delete-inbox",
   "expired-panel", "expired-title", "expired-text", "expired-create",
   "panes", "list-title", "message-list", "message-count", "empty-state", "reader-back", "delete-message", "reader-placeholder",
-  "switcher", "inbox-switcher", "new-inbox",
+  "switcher", "inbox-switcher", "new-inbox", "custom-inbox",
+  "custom-dialog", "custom-form", "custom-local", "custom-domain", "custom-domain-name", "custom-ttl", "custom-error",
+  "custom-cancel", "custom-submit",
   "notice", "notice-text", "notice-dismiss", "announcer",
   "confirm-delete-inbox", "confirm-text", "confirm-cancel", "confirm-delete",
 ];
 
+/** The server's words about a refused address, with its field name put the way a person would. */
+function describeAddressError(error) {
+  if (!(error instanceof ApiError) || !(error.status === 409 || error.status === 422) || !error.serverMessage) {
+    return describeError(error, "create the inbox");
+  }
+  const message = error.serverMessage.replace(/^local_part\b/, "The part before the @").replace(/^domain\b/, "The domain");
+  return `That address cannot be used. ${message}`;
+}
+
 class App {
   session = null;
   copyTimer = null;
+  /** GET /domains, once per page: {domains, default}. */
+  domains = null;
 
   constructor() {
     // Every element the controller touches, as this.el.camelCase.
@@ -66,7 +83,9 @@ class App {
       (id) => this.openMessage(id),
     );
     this.reader = new MessageReader({
+      onLoaded: (message) => this.markRead(message.id),
       onError: (text) => this.showNotice(text),
+      announce: (text) => this.announce(text),
       onMissing: (id) => {
         this.removeMessage(id);
         this.showNotice("That message no longer exists. It was deleted, or its inbox expired.");
@@ -83,6 +102,13 @@ class App {
     el.welcomeCreate.addEventListener("click", () => this.createInbox());
     el.expiredCreate.addEventListener("click", () => this.createInbox());
     el.copyAddress.addEventListener("click", () => this.copyAddress());
+    el.extendInbox.addEventListener("click", () => this.extendInbox());
+    el.customInbox.addEventListener("click", () => this.openCustomDialog());
+    el.customCancel.addEventListener("click", () => el.customDialog.close());
+    el.customForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.createCustomInbox();
+    });
     el.deleteInbox.addEventListener("click", () => this.confirmDeleteInbox());
     el.confirmCancel.addEventListener("click", () => el.confirmDeleteInbox.close("cancel"));
     el.confirmDelete.addEventListener("click", () => el.confirmDeleteInbox.close("delete"));
@@ -103,7 +129,10 @@ class App {
     window.addEventListener("offline", () => {
       if (this.session && !this.session.ended) this.setConnection("lost", "Offline. Waiting for the network…");
     });
-    store.onExternalChange(() => this.renderSwitcher());
+    store.onExternalChange(() => {
+      this.adoptStoredExpiry();
+      this.renderSwitcher();
+    });
     setInterval(() => this.tick(), 1000);
 
     // The inbox last on show comes back even if it expired meanwhile, to say so; a first visit
@@ -118,16 +147,131 @@ class App {
     const buttons = [this.el.newInbox, this.el.welcomeCreate, this.el.expiredCreate];
     for (const button of buttons) button.disabled = true;
     try {
-      const created = await api.createInbox();
-      store.rememberInbox(created);
-      this.hideNotice();
-      this.openInbox(store.findInbox(created.inbox_id) ?? created);
-      this.announce(`New inbox created: ${created.address}`);
+      this.inboxCreated(await api.createInbox());
     } catch (error) {
       this.showNotice(describeError(error, "create an inbox"));
       if (!this.session) this.showWelcome();
     } finally {
       for (const button of buttons) button.disabled = false;
+    }
+  }
+
+  inboxCreated(created) {
+    store.rememberInbox(created);
+    this.hideNotice();
+    this.openInbox(store.findInbox(created.inbox_id) ?? created);
+    this.announce(`New inbox created: ${created.address}`);
+  }
+
+  openCustomDialog() {
+    const { el } = this;
+    this.showFormError(null);
+    el.customDialog.showModal();
+    el.customLocal.focus();
+    this.loadDomains();
+  }
+
+  async loadDomains() {
+    if (this.domains) return;
+    // Until the server says, the domain on show is the current inbox's (it needs no choosing).
+    const current = this.session?.inbox.address.split("@").pop();
+    this.renderDomains({ domains: current ? [current] : [], default: current });
+    try {
+      this.domains = await api.listDomains();
+      this.renderDomains(this.domains);
+    } catch {
+      // Without the list the server picks its default domain, which is fine.
+    }
+  }
+
+  renderDomains({ domains, default: preferred }) {
+    const { el } = this;
+    const several = domains.length > 1;
+    el.customDomain.replaceChildren(...domains.map((domain) => h("option", { value: domain }, domain)));
+    el.customDomain.value = preferred ?? domains[0] ?? "";
+    el.customDomain.hidden = !several;
+    el.customDomainName.textContent = several ? "" : (domains[0] ?? "");
+    el.customDomainName.hidden = several;
+  }
+
+  async createCustomInbox() {
+    const { el } = this;
+    const localPart = el.customLocal.value.trim();
+    if (!localPart) {
+      this.showFormError("Enter the part of the address before the @.");
+      return;
+    }
+    const hours = Number(el.customTtl.value);
+    const request = { local_part: localPart, ttl_hours: hours };
+    if (!el.customDomain.hidden && el.customDomain.value) request.domain = el.customDomain.value;
+    el.customSubmit.disabled = true;
+    this.showFormError(null);
+    try {
+      const created = await api.createInbox(request);
+      el.customDialog.close();
+      el.customForm.reset();
+      this.inboxCreated(created);
+      const lifetime = Date.parse(created.expires_at) - serverClock.now();
+      if (lifetime < hours * HOUR_MS - 5 * 60_000) {
+        this.showNotice(`This server keeps an inbox for at most ${describeDuration(lifetime)}, so that is how long this one lasts.`);
+      }
+    } catch (error) {
+      this.showFormError(describeAddressError(error));
+    } finally {
+      el.customSubmit.disabled = false;
+    }
+  }
+
+  /** Show (text) or clear (null) the problem with the custom address form, next to its field. */
+  showFormError(text) {
+    const { el } = this;
+    el.customError.textContent = text ?? "";
+    el.customError.hidden = !text;
+    if (text) {
+      el.customLocal.setAttribute("aria-invalid", "true");
+      el.customLocal.focus();
+    } else {
+      el.customLocal.removeAttribute("aria-invalid");
+    }
+  }
+
+  /** Another tab extended the inbox on show: count down to its new end, not the old one. */
+  adoptStoredExpiry() {
+    const session = this.session;
+    const stored = session && !session.ended ? store.findInbox(session.inbox.inbox_id) : null;
+    if (!stored || stored.expires_at === session.inbox.expires_at) return;
+    session.inbox.expires_at = stored.expires_at;
+    this.tick();
+  }
+
+  /** Ask for EXTEND_HOURS more; the countdown shows whatever the server granted. */
+  async extendInbox() {
+    const session = this.session;
+    if (!session || session.ended) return;
+    const button = this.el.extendInbox;
+    const before = Date.parse(session.inbox.expires_at);
+    const remaining = Math.max(0, before - serverClock.now());
+    button.disabled = true;
+    try {
+      const info = await api.extendInbox(session.inbox, remaining / HOUR_MS + EXTEND_HOURS);
+      if (!session.active || session.ended) return;
+      session.inbox.expires_at = info.expires_at;
+      store.rememberInbox(session.inbox);
+      this.tick();
+      const gained = Date.parse(info.expires_at) - before;
+      const until = formatFullDateTime(new Date(Date.parse(info.expires_at)));
+      if (gained < 60_000) {
+        this.showNotice(`This inbox already lasts as long as the server allows. It expires ${until}.`);
+      } else if (gained < EXTEND_HOURS * HOUR_MS - 60_000) {
+        this.announce(`Extended as far as the server allows: the inbox now expires ${until}.`);
+      } else {
+        this.announce(`Extended by ${EXTEND_HOURS} hours: the inbox now expires ${until}.`);
+      }
+    } catch (error) {
+      if (error.inboxGone) this.endInbox(session, "gone");
+      else this.showNotice(describeError(error, "extend the inbox"));
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -160,6 +304,7 @@ class App {
     el.copyAddress.disabled = false;
     el.copyAddress.setAttribute("aria-label", `Copy ${inbox.address}`);
     el.deleteInbox.hidden = false;
+    el.extendInbox.hidden = false;
     el.connection.hidden = false;
     el.expiredPanel.hidden = true;
     el.panes.hidden = false;
@@ -245,8 +390,6 @@ class App {
     const session = this.session;
     const summary = session?.messages.get(id);
     if (!summary) return;
-    session.read.add(id);
-    store.markRead(session.inbox.inbox_id, id);
     this.list.settle(id);
     this.el.readerPlaceholder.hidden = true;
     this.el.panes.dataset.view = "message";
@@ -257,6 +400,14 @@ class App {
       byId("reader").scrollIntoView({ block: "start" });
       byId("reader-back").focus({ preventScroll: true });
     }
+  }
+
+  /** The server marks a message seen when it is read; this shows it here without another fetch. */
+  markRead(id) {
+    const session = this.session;
+    if (!session?.messages.has(id)) return;
+    session.read.add(id);
+    this.renderList();
   }
 
   closeMessage({ restoreFocus = false } = {}) {
@@ -359,6 +510,7 @@ class App {
     el.panes.hidden = true;
     el.copyAddress.disabled = true;
     el.deleteInbox.hidden = true;
+    el.extendInbox.hidden = true;
     el.countdown.textContent = "";
     el.expiry.dataset.state = "ended";
     el.expiryLabel.textContent = expired ? "Expired" : "Ended";
@@ -409,16 +561,8 @@ class App {
   async copyAddress() {
     const address = this.session?.inbox.address;
     if (!address) return;
-    let copied = false;
-    try {
-      await navigator.clipboard.writeText(address);
-      copied = true;
-    } catch {
-      // No Clipboard API (plain http on a LAN address is not a secure context): copy the selection.
-      copied = this.copyBySelection();
-    }
-    if (!copied) {
-      this.selectAddress();
+    if (!(await copyText(address))) {
+      selectContents(this.el.address);
       this.showNotice("Your browser did not allow copying. The address is selected: press Ctrl+C (or ⌘C) to copy it.");
       return;
     }
@@ -431,25 +575,6 @@ class App {
       el.copyAddress.dataset.state = "";
       el.copyLabel.textContent = "Copy";
     }, COPIED_FEEDBACK_MS);
-  }
-
-  selectAddress() {
-    const range = document.createRange();
-    range.selectNodeContents(this.el.address);
-    const selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-  }
-
-  copyBySelection() {
-    this.selectAddress();
-    try {
-      return document.execCommand("copy");
-    } catch {
-      return false;
-    } finally {
-      window.getSelection().removeAllRanges();
-    }
   }
 
   showNotice(text) {

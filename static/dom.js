@@ -48,6 +48,40 @@ export function byId(id) {
 }
 
 /**
+ * Put text on the clipboard; false when the browser would not. Without the Clipboard API
+ * (plain http on a LAN address is not a secure context) it copies a selected scratch element.
+ */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const scratch = h("textarea", { readonly: true, "aria-hidden": "true", className: "visually-hidden" });
+    scratch.value = text;
+    const focused = document.activeElement;
+    document.body.append(scratch);
+    scratch.select();
+    try {
+      return document.execCommand("copy");
+    } catch {
+      return false;
+    } finally {
+      scratch.remove();
+      focused?.focus?.({ preventScroll: true });
+    }
+  }
+}
+
+/** Select the text of an element, so that the person can copy it themselves. */
+export function selectContents(element) {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}
+
+/**
  * Save bytes as a file: an object URL on a temporary <a download>. Used for
  * attachments and raw sources, which need the bearer token and so cannot be plain links.
  */

@@ -35,8 +35,9 @@ export class MessageList {
   }
 
   /**
-   * Show `order` (ids, newest first) of `messages` (summaries by id). `read` is a Set of ids,
-   * `selectedId` the open message, `highlight` ids that just arrived.
+   * Show `order` (ids, newest first) of `messages` (summaries by id). A message is unread until
+   * the server says it was `seen` or its id is in `read` (opened here since the summary came).
+   * `selectedId` is the open message, `highlight` ids that just arrived.
    */
   render({ order, messages, read }, { selectedId = null, highlight = [] } = {}) {
     for (const [id, item] of this.#items) {
@@ -52,7 +53,8 @@ export class MessageList {
         item = this.#newItem(summary);
         this.#items.set(id, item);
       }
-      this.#update(item.firstElementChild, summary, { unread: !read.has(id), selected: id === selectedId });
+      const unread = !(summary.seen || read.has(id));
+      this.#update(item.firstElementChild, summary, { unread, selected: id === selectedId });
       if (this.list.children[index] !== item) this.list.insertBefore(item, this.list.children[index] ?? null);
     });
     for (const id of highlight) this.#items.get(id)?.firstElementChild.classList.add("arrived");

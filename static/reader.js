@@ -1,10 +1,11 @@
 /**
- * The open message: headers, the sanitized HTML in a sandboxed iframe, plain text, raw source,
- * attachments, and the per-message choice to load remote images.
+ * The open message: its one-time codes and verification link up front, headers, the sanitized
+ * HTML in a sandboxed iframe, plain text, raw source, attachments, and the per-message choice
+ * to load remote images.
  */
 
 import { ApiError, api, describeError } from "./api.js";
-import { ICONS, byId, h, icon, linkify, saveBlob } from "./dom.js";
+import { ICONS, byId, copyText, h, icon, linkify, saveBlob, selectContents } from "./dom.js";
 import { formatDateTime, formatFullDateTime, formatSize, parseDate } from "./format.js";
 
 /**
@@ -55,6 +56,25 @@ function safeFilename(name, fallback) {
 }
 
 const TABS = ["html", "text", "raw"];
+const COPIED_FEEDBACK_MS = 2000;
+/** More than this many guesses would bury the likely one. */
+const MAX_CODES = 3;
+
+/** The link as a URL when it is one a person may safely be sent to (http or https), else null. */
+function webUrl(text) {
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" || url.protocol === "http:" ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** "dev+github@localhost" with the "+github" part marked, so that the tag stands out. */
+function taggedAddress(address) {
+  const match = /^([^+@]*)(\+[^@]*)(@.*)$/.exec(address);
+  return match ? [match[1], h("span", { className: "address-tag" }, match[2]), match[3]] : [address];
+}
 
 export class MessageReader {
   #inbox = null;
@@ -67,7 +87,9 @@ export class MessageReader {
   #pendingId = null;
 
   /**
+   * handlers.onLoaded(message): a message is on show (the server now counts it as seen).
    * handlers.onError(text): show a problem to the person.
+   * handlers.announce(text): say something to screen readers.
    * handlers.onMissing(id): the message no longer exists on the server.
    * handlers.onInboxGone(): the server no longer accepts the inbox's token.
    */
@@ -78,6 +100,14 @@ export class MessageReader {
     this.body = byId("reader-body");
     this.subject = byId("reader-subject");
     this.headers = byId("reader-headers");
+    this.quick = byId("quick");
+    this.codes = byId("codes");
+    this.codesLabel = byId("codes-label");
+    this.codeList = byId("code-list");
+    this.verify = byId("verify");
+    this.verifyLink = byId("verify-link");
+    this.verifyHost = byId("verify-host");
+    this.verifyScheme = byId("verify-scheme");
     this.remoteBanner = byId("remote-banner");
     this.remoteText = byId("remote-text");
     this.loadRemoteButton = byId("load-remote");
@@ -115,6 +145,7 @@ export class MessageReader {
       const message = await api.getMessage(inbox, summary.id, { signal: controller.signal });
       if (controller.signal.aborted) return;
       this.#show(message);
+      this.handlers.onLoaded(message);
     } catch (error) {
       if (error.name === "AbortError") return;
       this.loading.textContent = describeError(error, "open this message");
@@ -138,6 +169,9 @@ export class MessageReader {
     this.rawSource.textContent = "";
     delete this.rawSource.dataset.messageId;
     this.attachmentList.replaceChildren();
+    this.codeList.replaceChildren();
+    this.verifyLink.removeAttribute("href");
+    this.quick.hidden = true;
     this.root.hidden = true;
   }
 
@@ -147,6 +181,7 @@ export class MessageReader {
     this.loading.hidden = true;
     this.body.hidden = false;
     this.subject.textContent = message.subject || "(no subject)";
+    this.#renderQuick(message);
     this.#renderHeaders(message);
     this.#renderRemoteBanner(message);
     this.#renderFrame(message.body_html, false);
@@ -160,11 +195,69 @@ export class MessageReader {
     this.selectTab(hasHtml ? "html" : "text", { focus: false });
   }
 
+  /** The codes to copy and the link to follow, which are usually why a disposable inbox exists. */
+  #renderQuick(message) {
+    const codes = (message.codes ?? []).filter((code) => typeof code === "string" && code).slice(0, MAX_CODES);
+    this.codes.hidden = codes.length === 0;
+    this.codesLabel.textContent = codes.length > 1 ? "Possible codes (most likely first)" : "Code";
+    this.codeList.replaceChildren(...codes.map((code) => this.#codeItem(code)));
+
+    // The server lists verification links first; only the first is offered, and only if it is a web link.
+    const link = (message.links ?? []).find((candidate) => candidate.verification);
+    const url = link ? webUrl(link.url) : null;
+    this.verify.hidden = !url;
+    if (url) {
+      this.verifyLink.href = url.href;
+      this.verifyLink.title = url.href;
+      // host is in punycode for international names, so look-alike letters cannot pass for others.
+      this.verifyHost.textContent = url.host;
+      this.verifyScheme.textContent = url.protocol === "https:" ? "" : " (not encrypted)";
+    } else {
+      this.verifyLink.removeAttribute("href");
+    }
+    this.quick.hidden = codes.length === 0 && !url;
+  }
+
+  #codeItem(code) {
+    const text = h("code", { className: "code", translate: "no" }, code);
+    const label = h("span", {}, "Copy");
+    const button = h(
+      "button",
+      { type: "button", className: "button copy", "aria-label": `Copy code ${code}` },
+      icon(ICONS.copy),
+      label,
+    );
+    let timer = null;
+    button.addEventListener("click", async () => {
+      if (!(await copyText(code))) {
+        selectContents(text);
+        this.handlers.onError("Your browser did not allow copying. The code is selected: press Ctrl+C (or ⌘C) to copy it.");
+        return;
+      }
+      button.dataset.state = "copied";
+      label.textContent = "Copied!";
+      this.handlers.announce(`Code ${code} copied to the clipboard.`);
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        button.dataset.state = "";
+        label.textContent = "Copy";
+      }, COPIED_FEEDBACK_MS);
+    });
+    return h("li", { className: "code-item" }, text, button);
+  }
+
   #renderHeaders(message) {
     const received = parseDate(message.received_at);
+    // Only worth showing when it says more than the address on show: a +tag, usually.
+    const own = (this.#inbox?.address ?? "").toLowerCase();
+    const deliveredTo = (message.delivered_to ?? []).filter((address) => address.toLowerCase() !== own);
     const rows = [
       ["From", message.from || "(unknown sender)"],
       ["To", (message.to ?? []).join(", ")],
+      [
+        "Delivered to",
+        deliveredTo.length ? h("span", { translate: "no" }, deliveredTo.flatMap((address, index) => [index ? ", " : "", ...taggedAddress(address)])) : "",
+      ],
       ["Cc", (message.cc ?? []).join(", ")],
       [
         "Received",

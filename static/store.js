@@ -1,14 +1,14 @@
 /**
  * This browser's inboxes, kept in localStorage so that a reload or a later visit finds them.
  * Each record is what POST /inboxes returned ({inbox_id, address, token, expires_at}) plus
- * `created` (ms) and `read` (ids of messages opened here). Expired inboxes are dropped on read.
+ * `created` (ms). Whether a message was read is the server's `seen`, not kept here.
+ * Expired inboxes are dropped on read.
  */
 
 const KEY = "tempmail.inboxes";
 const CURRENT_KEY = "tempmail.current";
 /** A short list: beyond this, the oldest inbox is forgotten. */
 export const MAX_INBOXES = 8;
-const MAX_READ_IDS = 500;
 
 function readStorage(key) {
   try {
@@ -73,8 +73,9 @@ export function rememberInbox(inbox) {
     token: inbox.token,
     expires_at: inbox.expires_at,
   };
-  if (existing) Object.assign(existing, fields);
-  else records.push({ ...fields, created: Date.now(), read: [] });
+  // Drops the `read` list that earlier versions of the page kept.
+  if (existing) Object.assign(existing, fields, { read: undefined });
+  else records.push({ ...fields, created: Date.now() });
   records.sort((a, b) => (b.created ?? 0) - (a.created ?? 0));
   saveAll(records.slice(0, MAX_INBOXES));
 }
@@ -90,20 +91,6 @@ export function currentInboxId() {
 
 export function setCurrentInboxId(inboxId) {
   writeStorage(CURRENT_KEY, inboxId);
-}
-
-export function readIds(inboxId) {
-  return new Set(findInbox(inboxId)?.read ?? []);
-}
-
-export function markRead(inboxId, messageId) {
-  const records = loadAll();
-  const record = records.find((candidate) => candidate.inbox_id === inboxId);
-  if (!record) return;
-  const read = Array.isArray(record.read) ? record.read : [];
-  if (read.includes(messageId)) return;
-  record.read = [...read, messageId].slice(-MAX_READ_IDS);
-  saveAll(records);
 }
 
 /** Call `listener` when another tab changes the list. */

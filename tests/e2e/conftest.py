@@ -180,7 +180,7 @@ class UI:
         """Store inboxes in this origin's localStorage as the page does, before it first runs."""
         # Any same-origin document will do; this one has no script of ours to create an inbox.
         self.goto("/openapi.json")
-        records = [{**inbox, "created": index, "read": []} for index, inbox in enumerate(inboxes)]
+        records = [{**inbox, "created": index} for index, inbox in enumerate(inboxes)]
         self.page.evaluate(
             "([records, current]) => {"
             "  localStorage.setItem('tempmail.inboxes', JSON.stringify(records));"
@@ -194,6 +194,15 @@ class UI:
             "JSON.parse(localStorage.getItem('tempmail.inboxes') || '[]').map(i => i.inbox_id)"
         )
         return ids
+
+    def current_inbox(self) -> dict[str, Any]:
+        """The stored record (inbox_id, address, token, expires_at) of the inbox on show."""
+        record: dict[str, Any] = self.page.evaluate(
+            "JSON.parse(localStorage.getItem('tempmail.inboxes') || '[]')"
+            ".find(inbox => inbox.inbox_id === localStorage.getItem('tempmail.current'))"
+        )
+        assert record, "no inbox on show"
+        return record
 
     def screenshot(self, name: str, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)

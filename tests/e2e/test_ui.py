@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import struct
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from datetime import datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,9 @@ from tests.helpers import RunningServer, create_inbox, make_message, send_mail
 
 FRAME_SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
 FRAME_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+VERIFY_URL = "https://app.example/verify?t=abc"
+UNSUBSCRIBE_URL = "https://app.example/unsubscribe?u=1"
+UNREAD = re.compile(r"\bunread\b")
 
 
 def png(width: int = 4, height: int = 4, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -58,6 +65,48 @@ def wait_for_frame_load(ui: UI) -> None:
     frame = handle.content_frame()
     assert frame is not None
     frame.wait_for_load_state("load")
+
+
+def verification_message(to: str, subject: str = "Confirm your account") -> EmailMessage:
+    return make_message(
+        to,
+        subject=subject,
+        sender="App Example <accounts@app.example>",
+        text=(
+            "Your verification code is 482913\n\n"
+            f"Verify email: {VERIFY_URL}\n\nUnsubscribe: {UNSUBSCRIBE_URL}\n"
+        ),
+        html=(
+            "<p>Welcome! Your verification code is <b>482913</b>.</p>"
+            f'<p><a href="{VERIFY_URL}">Verify email</a></p>'
+            f'<p><small>Too many emails? <a href="{UNSUBSCRIBE_URL}">Unsubscribe</a></small></p>'
+        ),
+    )
+
+
+def parse_time(value: str | None) -> datetime:
+    assert value, "no time"
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def create_custom_inbox(ui: UI, local_part: str, lifetime: str | None = None) -> None:
+    """Fill in and send the custom address form; the caller checks what came of it."""
+    page = ui.page
+    page.get_by_role("button", name="Custom address").click()
+    dialog = page.locator("#custom-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Address").fill(local_part)
+    if lifetime:
+        dialog.get_by_label("Lifetime").select_option(label=lifetime)
+    dialog.get_by_role("button", name="Create inbox").click()
+
+
+@contextmanager
+def database(server: RunningServer) -> Iterator[sqlite3.Connection]:
+    """A second connection to the server's own SQLite file, to cause faults from outside."""
+    path = server.data_dir / "tempmail.sqlite3"
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=10)) as connection:
+        yield connection
 
 
 def json_error(route: Route, status: int, code: str, message: str, **headers: str) -> None:
@@ -434,33 +483,240 @@ def test_rate_limit_is_told_in_words(
     expect(notice).to_be_hidden()
 
 
-def test_server_errors_are_told_in_words(ui: UI, server: RunningServer) -> None:
-    """Storage failures cannot be provoked from outside, so these replies are substituted."""
+def test_busy_storage_is_told_in_words(ui: UI, server: RunningServer) -> None:
+    """A real 503: another connection holds SQLite's write lock past the server's busy timeout."""
     address = ui.open_inbox()
     page = ui.page
     notice = page.locator("#notice")
-    send_mail(server, address, make_message(address, subject="Unlucky"))
-    page.route(
-        "**/api/v1/messages/*",
-        lambda route: json_error(route, 503, "unavailable", "Storage is unavailable."),
-    )
-    ui.message_item("Unlucky").click()
-    expect(notice).to_contain_text("temporarily unavailable")
-    expect(page.locator("#reader-loading")).to_contain_text("try again")
+    with database(server) as db:
+        db.execute("BEGIN IMMEDIATE")
+        page.get_by_role("button", name="New inbox").click()
+        expect(notice).to_contain_text("Mail storage is temporarily unavailable")
+        expect(notice).to_contain_text("could not create an inbox")
+        expect(page.locator("#address")).to_have_text(address)
+        expect(page.get_by_role("button", name="New inbox")).to_be_enabled()
+        db.execute("ROLLBACK")
 
-    page.unroute("**/api/v1/messages/*")
-    page.route(
-        "**/api/v1/messages/*",
-        lambda route: json_error(route, 500, "internal_error", "The server could not."),
-    )
     page.get_by_role("button", name="Dismiss").click()
-    ui.message_item("Unlucky").click()
-    expect(notice).to_contain_text("The server ran into a problem")
-
-    page.unroute("**/api/v1/messages/*")
-    page.get_by_role("button", name="Dismiss").click()
-    ui.open_message("Unlucky")
+    page.get_by_role("button", name="New inbox").click()
+    expect(page.locator("#address")).not_to_have_text(address)
+    ui.wait_live()
     expect(notice).to_be_hidden()
+
+
+def test_unreadable_message_is_told_in_words(ui: UI, server: RunningServer) -> None:
+    """A real 500: one message's sealed content swapped for another's no longer authenticates."""
+    address = ui.open_inbox()
+    page = ui.page
+    notice = page.locator("#notice")
+    send_mail(server, address, make_message(address, subject="Intact"))
+    send_mail(server, address, make_message(address, subject="Damaged"))
+    expect(page.locator(".message-item")).to_have_count(2)
+    intact = ui.message_item("Intact").get_attribute("data-message-id")
+    damaged = ui.message_item("Damaged").get_attribute("data-message-id")
+    with database(server) as db:
+        db.execute(
+            "UPDATE messages SET content = (SELECT content FROM messages WHERE id = ?) WHERE id = ?",
+            (intact, damaged),
+        )
+
+    ui.message_item("Damaged").click()
+    expect(notice).to_contain_text(
+        "The server ran into a problem while trying to open this message"
+    )
+    expect(page.locator("#reader-loading")).to_contain_text("try again")
+    expect(ui.message_item("Damaged")).to_have_class(UNREAD)
+
+    page.get_by_role("button", name="Dismiss").click()
+    ui.open_message("Intact")
+    expect(page.locator("#reader-headers")).to_contain_text("alice@example.com")
+    expect(notice).to_be_hidden()
+
+
+def test_verification_code_and_link_up_front(ui: UI, server: RunningServer) -> None:
+    address = ui.open_inbox()
+    page = ui.page
+    send_mail(server, address, verification_message(address))
+    ui.open_message("Confirm your account")
+
+    quick = page.locator("#quick")
+    expect(quick).to_be_visible()
+    expect(quick.locator(".code")).to_have_text(["482913"])
+    copy = page.get_by_role("button", name="Copy code 482913")
+    copy.click()
+    expect(copy).to_have_text("Copied!")
+    assert page.evaluate("navigator.clipboard.readText()") == "482913"
+
+    link = page.get_by_role("link", name="Open verification link")
+    expect(link).to_have_attribute("href", VERIFY_URL)
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(page.locator("#verify-where")).to_have_text("Goes to app.example")
+    expect(quick.locator("a")).to_have_count(1)
+    expect(quick).not_to_contain_text("nsubscribe")
+    expect(ui.frame().get_by_role("link", name="Unsubscribe")).to_be_visible()
+
+    wait_for_frame_load(ui)
+    assert [url for url in ui.urls if "app.example" in url] == []
+    assert ui.foreign_requests() == []
+
+
+def test_unread_until_opened_here_or_elsewhere(ui: UI, server: RunningServer) -> None:
+    address = ui.open_inbox()
+    page = ui.page
+    send_mail(server, address, make_message(address, subject="Open me here"))
+    send_mail(server, address, make_message(address, subject="Read through the API"))
+    here, elsewhere = ui.message_item("Open me here"), ui.message_item("Read through the API")
+    for item in (here, elsewhere):
+        expect(item).to_have_class(UNREAD)
+        expect(item).to_have_attribute("aria-label", re.compile(r"^Unread\. "))
+    expect(page).to_have_title("(2) tempmail")
+
+    ui.open_message("Open me here")
+    expect(here).not_to_have_class(UNREAD)
+    expect(here).to_have_attribute("aria-label", re.compile(r"^From "))
+    expect(elsewhere).to_have_class(UNREAD)
+    expect(page).to_have_title("(1) tempmail")
+
+    # The server's `seen` decides, so a message read by another client counts as read here too.
+    inbox = ui.current_inbox()
+    with server.client(inbox["token"]) as client:
+        message_id = elsewhere.get_attribute("data-message-id")
+        assert client.get(f"/api/v1/messages/{message_id}").status_code == 200
+
+    page.reload()
+    ui.wait_live()
+    expect(page.locator(".message-item")).to_have_count(2)
+    expect(page.locator(".message-item.unread")).to_have_count(0)
+    expect(page).to_have_title("tempmail")
+
+    send_mail(server, address, make_message(address, subject="Live and unread"))
+    expect(ui.message_item("Live and unread")).to_have_class(UNREAD)
+    expect(page).to_have_title("(1) tempmail")
+
+
+def test_custom_address_and_its_refusals(make_ui: Callable[..., UI]) -> None:
+    ui = make_ui(width=360, height=740, color_scheme="dark")
+    ui.open_inbox()
+    page = ui.page
+    dialog = page.locator("#custom-dialog")
+    error = page.locator("#custom-error")
+
+    create_custom_inbox(ui, "my-test-box", lifetime="1 hour")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#address")).to_have_text("my-test-box@localhost")
+    assert ui.wait_live() == "my-test-box@localhost"
+    lifetime = parse_time(ui.current_inbox()["expires_at"]) - datetime.now().astimezone()
+    assert timedelta(minutes=55) < lifetime <= timedelta(hours=1), lifetime
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^(1:00:00|\d{2}:\d{2})$"))
+
+    create_custom_inbox(ui, "my-test-box")
+    expect(error).to_have_text(
+        "That address cannot be used. The address my-test-box@localhost is not available."
+    )
+    expect(dialog).to_be_visible()
+    local_part = dialog.get_by_label("Address")
+    expect(local_part).to_be_focused()
+    expect(local_part).to_have_attribute("aria-invalid", "true")
+
+    local_part.fill("a b")
+    page.keyboard.press("Enter")
+    expect(error).to_contain_text("The part before the @ may use only a-z, 0-9")
+    ui.assert_no_horizontal_scroll()
+    ui.screenshot("custom-address-360-dark", full_page=False)
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#address")).to_have_text("my-test-box@localhost")
+    assert len(ui.stored_inbox_ids()) == 2
+
+
+def test_custom_address_on_a_second_domain(
+    make_ui: Callable[..., UI],
+    start_another_server: Callable[[Mapping[str, str]], RunningServer],
+) -> None:
+    two_domains = start_another_server({"TEMPMAIL_DOMAINS": "localhost,mail.test"})
+    ui = make_ui(on=two_domains)
+    ui.open_inbox()
+    page = ui.page
+    page.get_by_role("button", name="Custom address").click()
+    dialog = page.locator("#custom-dialog")
+    domain = dialog.get_by_label("Domain")
+    expect(domain.locator("option")).to_have_text(["localhost", "mail.test"])
+    expect(domain).to_have_value("localhost")
+    dialog.get_by_label("Address").fill("Second.Domain")
+    domain.select_option("mail.test")
+    dialog.get_by_role("button", name="Create inbox").click()
+    expect(page.locator("#address")).to_have_text("second.domain@mail.test")
+
+
+def test_extending_an_inbox(
+    make_ui: Callable[..., UI],
+    server: RunningServer,
+    start_another_server: Callable[[Mapping[str, str]], RunningServer],
+) -> None:
+    ui = make_ui()
+    ui.open_inbox()
+    page = ui.page
+    countdown = page.locator("#countdown")
+    inbox = ui.current_inbox()
+    before = parse_time(countdown.get_attribute("datetime"))
+    assert before == parse_time(inbox["expires_at"])
+    other_tab = ui.context.new_page()
+    other_tab.goto(ui.origin)
+    expect(other_tab.locator("#countdown")).to_have_attribute("datetime", inbox["expires_at"])
+
+    page.get_by_role("button", name="Extend 24 h").click()
+    expect(countdown).not_to_have_attribute("datetime", inbox["expires_at"])
+    after = parse_time(countdown.get_attribute("datetime"))
+    assert abs(after - before - timedelta(hours=24)) < timedelta(minutes=1), after - before
+    expect(countdown).to_have_text(re.compile(r"^1 d \d{1,2}:\d{2}:\d{2}$"))
+    with server.client(inbox["token"]) as client:
+        info = client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").json()
+    assert parse_time(info["expires_at"]) == after
+    assert parse_time(ui.current_inbox()["expires_at"]) == after
+    other_countdown = other_tab.locator("#countdown")
+    expect(other_countdown).not_to_have_attribute("datetime", inbox["expires_at"])
+    assert parse_time(other_countdown.get_attribute("datetime")) == after
+
+    # Where the server caps the lifetime, the countdown shows the cap and the page says so.
+    capped = start_another_server({"TEMPMAIL_INBOX_MAX_TTL_HOURS": "30"})
+    ui = make_ui(on=capped)
+    ui.open_inbox()
+    page = ui.page
+    countdown = page.locator("#countdown")
+    created = ui.current_inbox()
+    extend = page.get_by_role("button", name="Extend 24 h")
+    extend.click()
+    expect(countdown).not_to_have_attribute("datetime", created["expires_at"])
+    limit = parse_time(countdown.get_attribute("datetime"))
+    gained = limit - parse_time(created["expires_at"])
+    assert timedelta(hours=5, minutes=59) < gained <= timedelta(hours=6), gained
+    extend.click()
+    expect(page.locator("#notice")).to_contain_text("already lasts as long as the server allows")
+    assert parse_time(countdown.get_attribute("datetime")) == limit
+
+
+def test_plus_tag_shows_where_mail_was_delivered(ui: UI, server: RunningServer) -> None:
+    ui.open_inbox()
+    page = ui.page
+    create_custom_inbox(ui, "name")
+    expect(page.locator("#address")).to_have_text("name@localhost")
+    ui.wait_live()
+    send_mail(server, "name+shop@localhost", make_message("name@localhost", subject="Tagged"))
+    send_mail(server, "name@localhost", make_message("name@localhost", subject="Untagged"))
+
+    ui.open_message("Tagged")
+    headers = page.locator("#reader-headers")
+    expect(headers.locator("dt")).to_have_text(["From", "To", "Delivered to", "Received"])
+    expect(headers.locator("dd").nth(2)).to_have_text("name+shop@localhost")
+    expect(headers.locator(".address-tag")).to_have_text("+shop")
+    expect(page.locator("#quick")).to_be_hidden()
+
+    ui.screenshot("plus-tag-1280", full_page=False)
+
+    ui.open_message("Untagged")
+    expect(headers.locator("dt")).to_have_text(["From", "To", "Received"])
 
 
 def test_keyboard_only(ui: UI, server: RunningServer) -> None:
@@ -564,6 +820,11 @@ CONTRAST_SELECTORS = [
     ".tab",
     ".headers dt",
     "#remote-text",
+    "#extend-inbox",
+    ".quick-label",
+    ".code",
+    ".verify-link",
+    ".verify-where",
 ]
 
 
@@ -579,11 +840,7 @@ def test_layout_contrast_and_screenshots(
     send_mail(
         server,
         address,
-        make_message(
-            address,
-            subject="Your verification code is 482913",
-            text="Use 482913 to confirm your account. It expires in ten minutes.",
-        ),
+        verification_message(address, subject="Your verification code is 482913"),
     )
     send_mail(
         server,
@@ -610,20 +867,30 @@ def test_layout_contrast_and_screenshots(
     ui.assert_no_horizontal_scroll()
     ui.screenshot(f"inbox-{width}-{scheme}")
 
+    def check_and_capture(name: str) -> None:
+        ui.assert_no_horizontal_scroll()
+        low = [
+            (selector, ratio)
+            for selector, ratio in page.evaluate(CONTRAST_CHECK, CONTRAST_SELECTORS)
+            if ratio < 4.5
+        ]
+        assert low == [], f"text below WCAG AA contrast: {low}"
+        # Frames outside the viewport are not painted in screenshots; make the page fit.
+        height = page.evaluate("document.documentElement.scrollHeight")
+        page.set_viewport_size({"width": width, "height": height})
+        wait_for_frame_load(ui)
+        ui.screenshot(name)
+        page.set_viewport_size({"width": width, "height": 800})
+
+    ui.open_message("Your verification code is 482913")
+    expect(page.locator("#quick .code")).to_have_text(["482913"])
+    check_and_capture(f"verification-{width}-{scheme}")
+    if width < 960:
+        page.get_by_role("button", name="← Messages").click()
+
     ui.open_message("Weekly digest: everything that happened in the project while you were away")
     expect(ui.frame().locator("h1")).to_have_text("Weekly digest")
-    ui.assert_no_horizontal_scroll()
-    low = [
-        (selector, ratio)
-        for selector, ratio in page.evaluate(CONTRAST_CHECK, CONTRAST_SELECTORS)
-        if ratio < 4.5
-    ]
-    assert low == [], f"text below WCAG AA contrast: {low}"
-    # Frames outside the viewport are not painted in screenshots; make the page fit.
-    height = page.evaluate("document.documentElement.scrollHeight")
-    page.set_viewport_size({"width": width, "height": height})
-    wait_for_frame_load(ui)
-    ui.screenshot(f"message-{width}-{scheme}")
+    check_and_capture(f"message-{width}-{scheme}")
 
 
 def test_api_reference_page(ui: UI, server: RunningServer) -> None:
