@@ -1,0 +1,125 @@
+"""What the text around a code candidate says: exclusions, nearby words, a line of its own.
+
+A candidate next to a date, time, price, phone number, numbered reference or address is no
+code. Otherwise it gains points for code words nearby (more in the same sentence) and for
+standing alone on its line, and loses them for order, money, phone, address and quantity
+words nearer than any code word.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tempmail import wording
+from tempmail.vocabulary import Vocabulary
+
+# The patterns hold Cyrillic and a multiplication sign on purpose; ruff would flag them as
+# look-alikes.
+# ruff: noqa: RUF001
+
+_CODE_WORDS = Vocabulary.build(
+    [*wording.NOT_CODE_TERMS, *wording.NOT_CODE_WORDS],
+    [*wording.CODE_TERMS, *wording.CODE_WORDS],
+    wording.CODE_HINT_TERMS,
+    whole_words=[*wording.NOT_CODE_WORDS, *wording.CODE_WORDS],
+)
+_SENTENCE_END = re.compile(r"[.!?。]\s|\n")
+_STRIP_AROUND_CODE = " \t[](){}<>\"'*_.:|-"
+# Right after a number: an amount, a size, a date part or a year, not a code.
+_AFTER_NUMBER = re.compile(
+    r"\s?(?:%|px\b|kb\b|mb\b|gb\b|mm\b|cm\b|km\b|kg\b|ml\b|[x×]\s?\d|[$€£¥₹₽₩円元원년월일年月日時分秒号]"
+    r"|eur\b|usd\b|gbp\b|chf\b|jpy\b|cny\b|rmb\b|krw\b|rub\b|brl\b|руб|г\.)"
+)
+# A few words after a number: a street ("2200 Mission Street") or a promotion ("at checkout").
+_AFTER_NOT_CODE = re.compile(
+    r" (?:\w+ ){0,3}?(?:street|st|avenue|ave|road|rd|lane|blvd|drive|suite|checkout|off)\b"
+)
+# Right before a number: money, "No.", "#", a phone's "+" or area code, a postal mark, a size.
+_BEFORE_NUMBER = re.compile(
+    r"(?:[$€£¥₹₽₩#№〒+)]|\b(?:usd|eur|gbp|chf|jpy|cny|rmb|krw|rub|brl|r\$|us\$|nr\.?|no\.|n[°º]\.?)"
+    r"|\d\s?[x×])\s?$"
+)
+_STATE_ZIP = re.compile(r"\b[A-Z]{2} $")
+
+
+def is_excluded(text: str, lowered: str, start: int, end: int) -> bool:
+    """Part of a date, time, decimal, IP, price, size, phone, numbered reference or address."""
+    before, after = text[max(0, start - 2) : start], text[end : end + 2]
+    if len(before) == 2 and before[1] in "./:,_@" and before[0].isdigit():
+        return True
+    if len(after) == 2 and after[0] in "./:,_@" and after[1].isdigit():
+        return True
+    if _AFTER_NUMBER.match(lowered, end):
+        return True
+    if _BEFORE_NUMBER.search(lowered[max(0, start - 6) : start]):
+        return True
+    return end - start == 5 and _STATE_ZIP.search(text[max(0, start - 4) : start]) is not None
+
+
+def context_score(lowered: str, start: int, end: int) -> float:
+    """Points for code words nearby (more in the same sentence), minus points for order,
+    money, phone, address and quantity words when they are nearer than any code word."""
+    window = lowered[max(0, start - 160) : start]
+    nearest: dict[str, tuple[int, bool]] = {}
+    for kind, _, word_end in _CODE_WORDS.find(window):
+        in_sentence = _SENTENCE_END.search(window, word_end) is None
+        nearest[kind] = (len(window) - word_end, in_sentence)
+    before = max(
+        _near(
+            nearest.get("yes"),
+            same=((40, 5.0), (100, 4.5), (160, 3.5)),
+            other=((40, 4.0), (100, 3.0), (160, 2.0)),
+        ),
+        _near(nearest.get("hint"), same=((60, 2.5), (160, 1.5)), other=((60, 1.5), (160, 1.0))),
+    )
+    after, after_penalty = _after_context(lowered, end)
+    closest_yes = min(
+        (nearest[kind][0] for kind in ("yes", "hint") if kind in nearest), default=None
+    )
+    penalty = 0.0
+    if "no" in nearest and (closest_yes is None or nearest["no"][0] <= closest_yes):
+        penalty = _near(nearest["no"], same=((30, 6.0), (60, 3.0)), other=((30, 6.0), (60, 3.0)))
+    bonus = max(before, after) + (0.5 if before and after else 0.0)
+    return bonus - penalty - after_penalty
+
+
+def _after_context(lowered: str, end: int) -> tuple[float, float]:
+    """Points for a code word just after ("482913 is your code"), and a penalty for a street
+    or a promotion just after ("2200 Mission Street", "SPRING30 at checkout")."""
+    window = lowered[end : end + 60]
+    bonus = 0.0
+    for kind, word_start, _ in _CODE_WORDS.find(window):
+        if kind == "no":
+            break
+        if kind == "yes":
+            bonus = 4.0 if word_start <= 40 else 3.0
+            break
+        bonus = 2.0
+    return bonus, 4.0 if _AFTER_NOT_CODE.match(window) else 0.0
+
+
+def _near(
+    found: tuple[int, bool] | None,
+    same: tuple[tuple[int, float], ...],
+    other: tuple[tuple[int, float], ...],
+) -> float:
+    """Points for a word found at (distance, in the same sentence), by distance steps."""
+    if found is None:
+        return 0.0
+    distance, in_sentence = found
+    for limit, points in same if in_sentence else other:
+        if distance <= limit:
+            return points
+    return 0.0
+
+
+def alone_on_line(text: str, start: int, end: int) -> bool:
+    """The token fills its line, as codes shown large on their own do."""
+    line_start = text.rfind("\n", max(0, start - 40), start)
+    if line_start < 0 and start > 40:
+        return False
+    line_end = text.find("\n", end, end + 40)
+    if line_end < 0 and end + 40 < len(text):
+        return False
+    line = text[line_start + 1 : line_end if line_end >= 0 else len(text)]
+    return line.strip(_STRIP_AROUND_CODE) == text[start:end].strip(_STRIP_AROUND_CODE)

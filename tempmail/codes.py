@@ -1,0 +1,167 @@
+"""One-time codes: the candidates in a text, how code-like their shapes are, and which to keep.
+
+Every number-like token is a candidate, and a run of digit groups ("482 913") is one. Its
+shape gives it a first score, `codecontext.py` adds what the text around it says, and what
+reaches `CODE_THRESHOLD` is kept.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from tempmail.codecontext import alone_on_line, context_score, is_excluded
+from tempmail.mailtext import URL
+
+# A comment quotes CJK punctuation on purpose; ruff would flag it as a look-alike.
+# ruff: noqa: RUF003
+
+MAX_CODES = 5
+MAX_TOKENS = 2_000
+MAX_CANDIDATES = 100
+CODE_THRESHOLD = 5.0
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
+_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z-]{0,12}\d)[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+")
+_LEADING_LETTERS = re.compile(r"[A-Z]*+")
+
+
+@dataclass
+class _Candidate:
+    code: str
+    start: int
+    end: int
+    shape: float
+
+
+def find_codes(texts: Iterable[str]) -> list[str]:
+    """Codes scoring at least `CODE_THRESHOLD`, best first, deduplicated; a code seen in
+    several places (subject and body) gains a little."""
+    best: dict[str, float] = {}
+    seen: dict[str, int] = {}
+    for text in texts:
+        if not text:
+            continue
+        prepared = _prepare(text)
+        lowered = prepared.lower()
+        if len(lowered) != len(prepared):
+            lowered = prepared
+        for count, candidate in enumerate(_candidates(prepared)):
+            if count >= MAX_CANDIDATES:
+                break
+            score = _score(prepared, lowered, candidate)
+            seen[candidate.code] = seen.get(candidate.code, 0) + 1
+            best[candidate.code] = max(best.get(candidate.code, score), score)
+    scored = {code: score + 0.5 * min(seen[code] - 1, 2) for code, score in best.items()}
+    kept = [code for code, score in scored.items() if score >= CODE_THRESHOLD]
+    kept.sort(key=lambda code: -scored[code])
+    return kept[:MAX_CODES]
+
+
+def _prepare(text: str) -> str:
+    """Text with URLs and email addresses masked and width variants folded (fullwidth digits become ASCII)."""
+    # NFKC would turn the ideographic comma in "628491，5分钟" into a decimal comma.
+    if not text.isascii():
+        text = text.replace("\uff0c", "\u3001").replace("\u0130", "I")
+        text = unicodedata.normalize("NFKC", text)
+    text = URL.sub(" | ", text)
+    return _EMAIL.sub(" | ", text) if "@" in text else text
+
+
+def _candidates(text: str) -> Iterator[_Candidate]:
+    """Code-shaped tokens; a run of digit groups ("482 913") is one candidate and a run that
+    is no code ("+1 212 555 0147", "DE89 3704 0044") yields none."""
+    run: list[re.Match[str]] = []
+    for count, match in enumerate(_TOKEN.finditer(text)):
+        if count >= MAX_TOKENS:
+            break
+        if run and text[run[-1].end() : match.start()] != " ":
+            yield from _run_candidates(run)
+            run = []
+        run.append(match)
+    yield from _run_candidates(run)
+
+
+def _run_candidates(run: list[re.Match[str]]) -> Iterator[_Candidate]:
+    if len(run) == 1:
+        shaped = _shape(run[0].group())
+        if shaped is not None:
+            yield _Candidate(shaped[0], run[0].start(), run[0].end(), shaped[1])
+        return
+    groups = [match.group() for match in run]
+    if not all(group.isdigit() for group in groups):
+        return
+    joined = "".join(groups)
+    lengths = {len(group) for group in groups}
+    grouped = lengths <= {2, 3, 4} and not any(_is_year(group) for group in groups)
+    spelled = lengths == {1}
+    if (grouped or spelled) and 4 <= len(joined) <= 8:
+        yield _Candidate(joined, run[0].start(), run[-1].end(), _digit_shape(joined))
+
+
+def _shape(token: str) -> tuple[str, float] | None:
+    """The code a token stands for and how code-like its shape is, or None for no code."""
+    parts = token.split("-")
+    joined = "".join(parts)
+    if len(parts) == 1:
+        if token.isdigit():
+            return (token, _digit_shape(token)) if 4 <= len(token) <= 8 else None
+        if _is_upper_alnum(token) and 4 <= len(token) <= 10:
+            return token, _alnum_shape(token)
+        return None
+    if len(parts) > 4:
+        return None
+    if joined.isdigit():
+        if not all(2 <= len(part) <= 4 for part in parts) or not 4 <= len(joined) <= 8:
+            return None
+        if any(_is_year(part) for part in parts):
+            return None
+        phone_like = [len(part) for part in parts] in ([3, 4], [4, 4])
+        return joined, _digit_shape(joined) - (1.5 if phone_like else 0.0)
+    # A word then a number ("INV-2025-0193", "SKU-4821") is a reference, not a code.
+    if (
+        _is_upper_alnum(joined)
+        and all(2 <= len(part) <= 5 for part in parts)
+        and 5 <= len(joined) <= 12
+        and not (parts[0].isalpha() and "".join(parts[1:]).isdigit())
+    ):
+        return token, 1.0
+    return None
+
+
+def _digit_shape(digits: str) -> float:
+    return {4: 0.5, 6: 1.5}.get(len(digits), 1.0) - (4.0 if _is_year(digits) else 0.0)
+
+
+def _alnum_shape(token: str) -> float:
+    # A word then digits ("SPRING30", "WELCOME10") is how promotions are spelled.
+    letters = _LEADING_LETTERS.match(token)
+    wordy = letters is not None and len(letters.group()) >= 4
+    return (1.0 if 6 <= len(token) <= 8 else 0.5) - (2.0 if wordy else 0.0)
+
+
+def _is_upper_alnum(token: str) -> bool:
+    return (
+        token.isascii()
+        and token.isalnum()
+        and token.upper() == token
+        and any(char.isdigit() for char in token)
+        and any(char.isalpha() for char in token)
+    )
+
+
+def _is_year(digits: str) -> bool:
+    return len(digits) == 4 and digits[:2] in ("19", "20")
+
+
+def _score(text: str, lowered: str, candidate: _Candidate) -> float:
+    """How likely the candidate is the message's one-time code."""
+    start, end = candidate.start, candidate.end
+    if is_excluded(text, lowered, start, end):
+        return float("-inf")
+    score = candidate.shape + context_score(lowered, start, end)
+    if alone_on_line(text, start, end):
+        score += 1.5
+    return score
