@@ -7,7 +7,6 @@ where `.ci/run` installs them. nginx and Caddy are only checked when they happen
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
@@ -19,14 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tempmail import settings
 from tempmail.cli import EXIT_CONFIG
 from tempmail.metrics import Metrics
+from tests.helpers import self_signed_certificate
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 UNIT = DEPLOY / "tempmail.service"
@@ -360,38 +356,12 @@ def test_proxies_forward_the_client_and_keep_internal_routes_internal() -> None:
     assert "max_size 64KiB" in caddy
 
 
-def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.example.org")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    certificate_path, key_path = directory / "fullchain.pem", directory / "privkey.pem"
-    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certificate_path, key_path
-
-
 def test_nginx_accepts_the_site(tmp_path: Path) -> None:
     # Debian puts nginx in /usr/sbin, which a user's PATH may lack.
     nginx = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
     if nginx is None:
         pytest.skip("nginx is not installed (an optional local check)")
-    certificate, key = _self_signed_certificate(tmp_path)
+    certificate, key = self_signed_certificate(tmp_path, "mail.example.org")
     site = NGINX.read_text().replace(
         "/etc/letsencrypt/live/mail.example.org/fullchain.pem", str(certificate)
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import smtplib
 import socket
 import ssl
@@ -11,47 +10,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tempmail import settings
 from tempmail.cli import preflight
 from tempmail.errors import ConfigError
-from tests.helpers import SMTP_POLICY, RunningServer, create_inbox, make_message, start_server
-
-
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+from tests.helpers import (
+    SMTP_POLICY,
+    RunningServer,
+    create_inbox,
+    make_message,
+    self_signed_certificate,
+    start_server,
+)
 
 
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[RunningServer, ssl.SSLContext]]:
-    cert, key = _certificate(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     server = start_server(
         tmp_path / "data", {"TEMPMAIL_SMTP_TLS_CERT": str(cert), "TEMPMAIL_SMTP_TLS_KEY": str(key)}
     )
