@@ -8,12 +8,14 @@ parameters are held back, whatever the level: logs never carry a body, subject, 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 from typing import Any, Literal
 
+import msgspec
+
 LogFormat = Literal["auto", "json", "text"]
+_encoder = msgspec.json.Encoder(enc_hook=str)
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
@@ -34,7 +36,7 @@ class JSONFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _encoder.encode(entry).decode()
 
 
 class TextFormatter(logging.Formatter):

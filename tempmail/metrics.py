@@ -27,6 +27,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._reply_children: dict[str, Counter] = {}
         r = self.registry
         self.smtp_sessions = Counter(
             "tempmail_smtp_sessions", "SMTP connections accepted", registry=r
@@ -118,7 +119,11 @@ class Metrics:
         code = reply[:3]
         if not code.isdigit():
             return
-        self.smtp_replies.labels(code).inc()
+        # Labelled children are looked up once per code, not once per reply.
+        child = self._reply_children.get(code)
+        if child is None:
+            child = self._reply_children[code] = self.smtp_replies.labels(code)
+        child.inc()
         if reply.startswith("250 2.0.0"):
             self.messages_accepted.inc()
         elif code[0] in "45":
