@@ -6,7 +6,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv serve test lint browser clean
+.PHONY: venv serve test lint browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: $(TEST_STAMP) browser
 	$(BIN)/ruff check tempmail tests
 	$(BIN)/mypy
 	$(BIN)/pytest --cov=tempmail --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+# The benchmark (see bench/README.md); BENCH="--all" adds MailDev and the scale run.
+bench: $(TEST_STAMP)
+	$(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage test-artifacts

@@ -269,8 +269,7 @@ async def get_message(request: Request) -> Response:
     allow_remote = _flag(request, "remote_images")
     access, row, content = await _content(request)
     inboxes: Inboxes = request.state.inboxes
-    reading = await inboxes.open_reading(access, row, content)
-    await inboxes.mark_seen(access, row.id)
+    reading = await inboxes.open_reading(access, row, content, mark_seen=True)
     sanitizer: Sanitizer = request.state.sanitizer
     inline = {
         item.content_id: (item.content_type, item.data)

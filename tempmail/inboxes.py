@@ -277,18 +277,22 @@ class Inboxes:
         )
 
     async def open_reading(
-        self, access: Access, row: MessageRow, content: records.Content
+        self, access: Access, row: MessageRow, content: records.Content, mark_seen: bool = False
     ) -> records.Reading:
-        """The full parse with codes and links: made, sealed and stored on the first read."""
-        if row.reading is not None:
-            sealed = row.reading
-            return await asyncio.to_thread(
-                lambda: records.decode_reading(
-                    self._open(access, row, records.READING_PART, sealed)
-                )
-            )
-        reading, sealed = await asyncio.to_thread(_read, access.inbox, row.id, content.raw)
-        await self._store.store_reading(access.inbox.id, row.id, sealed)
+        """The full parse with codes and links: made, sealed and stored on the first read.
+
+        With `mark_seen`, the message is also marked read, in the same write when there is one.
+        """
+        if row.reading is None:
+            reading, sealed = await asyncio.to_thread(_read, access.inbox, row.id, content.raw)
+            await self._store.store_reading(access.inbox.id, row.id, sealed, seen=mark_seen)
+            return reading
+        stored = row.reading
+        reading = await asyncio.to_thread(
+            lambda: records.decode_reading(self._open(access, row, records.READING_PART, stored))
+        )
+        if mark_seen and not row.seen:
+            await self._store.mark_seen(access.inbox.id, row.id)
         return reading
 
     async def has_message(self, access: Access, message_id: str) -> bool:
@@ -304,9 +308,6 @@ class Inboxes:
 
     def quarantine_until(self) -> int:
         return self._clock() + round(self._settings.inbox.quarantine_hours * HOUR_MS)
-
-    async def mark_seen(self, access: Access, message_id: str) -> None:
-        await self._store.mark_seen(access.inbox.id, message_id)
 
     async def delete(self, access: Access) -> None:
         if not await self._store.delete_inbox(access.inbox.id, self.quarantine_until()):

@@ -96,6 +96,7 @@ class MessageRow(msgspec.Struct, frozen=True):
     summary: bytes
     content: bytes
     reading: bytes | None = None
+    seen: bool = False
 
 
 class NewMessage(msgspec.Struct, frozen=True):
@@ -202,7 +203,9 @@ class Store(Protocol):
 
     async def mark_seen(self, inbox_id: str, message_id: str) -> None: ...
 
-    async def store_reading(self, inbox_id: str, message_id: str, reading: bytes) -> None: ...
+    async def store_reading(
+        self, inbox_id: str, message_id: str, reading: bytes, seen: bool = False
+    ) -> None: ...
 
     async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None: ...
 
@@ -528,20 +531,24 @@ class SQLiteStore:
 
     async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None:
         row = await self._fetchone(
-            "SELECT id, inbox_id, received_at, size, summary, content, reading FROM messages"
-            " WHERE id = ? AND inbox_id = ?",
+            "SELECT id, inbox_id, received_at, size, summary, content, reading, seen"
+            " FROM messages WHERE id = ? AND inbox_id = ?",
             (message_id, inbox_id),
         )
         if row is None:
             return None
         reading = None if row[6] is None else bytes(row[6])
-        return MessageRow(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]), reading)
+        return MessageRow(
+            row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]), reading, bool(row[7])
+        )
 
-    async def store_reading(self, inbox_id: str, message_id: str, reading: bytes) -> None:
+    async def store_reading(
+        self, inbox_id: str, message_id: str, reading: bytes, seen: bool = False
+    ) -> None:
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE messages SET reading = ? WHERE id = ? AND inbox_id = ?",
-                (reading, message_id, inbox_id),
+                "UPDATE messages SET reading = ?, seen = max(seen, ?) WHERE id = ? AND inbox_id = ?",
+                (reading, int(seen), message_id, inbox_id),
             )
 
     async def delete_message(self, inbox_id: str, message_id: str) -> bool:
