@@ -74,7 +74,6 @@ class Expirer:
         self.last_success = time.time()
         self._metrics.expiry_duration.observe(time.perf_counter() - started)
         self._metrics.expiry_last_success.set(self.last_success)
-        self._metrics.update_storage(await self._store.stats(self._clock()), self.data_dir)
         return removed
 
     async def run_forever(self, interval_seconds: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 import weakref
 from collections import Counter
@@ -30,6 +31,11 @@ STORAGE_FULL = "452 4.3.1 Insufficient system storage, please try again later"
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, please try again later"
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, please try again later\r\n"
 IDLE_TIMEOUT = b"421 4.4.2 Idle too long, closing connection\r\n"
+
+_PLAIN_ADDRESS = re.compile(
+    r"<([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*)>(.*)\Z",
+    re.DOTALL,
+)
 
 # aiosmtpd's stock replies carry no enhanced status codes; give them ours.
 _STOCK_REPLIES = {
@@ -125,6 +131,17 @@ class _Session(SMTP):
     @property
     def host(self) -> str:
         return self._host
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # aiosmtpd runs the full RFC 5322 header parser on every address; the common plain
+        # `<local@domain>` is read here for the same result at a fraction of the cost.
+        match = _PLAIN_ADDRESS.match(arg)
+        if match is not None and not self.local_part_limit:
+            local = match.group(1)
+            if ".." not in local and not local.startswith(".") and not local.endswith("."):
+                return f"{local}@{match.group(2)}", match.group(3).lstrip(" \t")
+        address, rest = super()._getaddr(arg)
+        return address, rest
 
 
 def split_address(address: str) -> tuple[str, str] | None:

@@ -227,3 +227,29 @@ def test_message_without_policy_default_type() -> None:
     parsed = parsing.parse(msg.as_bytes(policy=SMTP_POLICY))
     assert parsed.attachments[0].filename == "attachment-1.bin"
     assert parsed.attachments[0].data == b"\x00\x01"
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "<a@b.example>",
+        "<a.b+tag@x-y.example> SIZE=100 BODY=8BITMIME",
+        "<user@localhost>\t",
+        "<a..b@x.example>",
+        "<.a@x.example>",
+        '<"quoted local"@x.example>',
+        "<a@[192.0.2.1]>",
+        "<>",
+        "a@b.example",
+        "<a@b.example",
+        "<a@b.example>\r<evil@x>",
+    ],
+)
+def test_fast_address_parsing_agrees_with_aiosmtpd(argument: str) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    from tempmail.smtp import _Session
+
+    session = _Session.__new__(_Session)
+    reference = SMTP.__new__(SMTP)
+    assert session._getaddr(argument) == reference._getaddr(argument)
