@@ -26,8 +26,8 @@ serve: $(RUN_STAMP)
 	$(BIN)/tempmail serve
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check tempmail tests
-	$(BIN)/ruff format --check tempmail tests
+	$(BIN)/ruff check tempmail tests bench
+	$(BIN)/ruff format --check tempmail tests bench
 	$(BIN)/mypy
 
 # The browser tests drive Debian's Chromium (never a downloaded browser).
@@ -41,7 +41,7 @@ browser:
 	fi
 
 test: $(TEST_STAMP) browser
-	$(BIN)/ruff check tempmail tests
+	$(BIN)/ruff check tempmail tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest --cov=tempmail --cov-report=term-missing:skip-covered --cov-fail-under=90
 
