@@ -16,7 +16,13 @@ import msgspec
 
 LogFormat = Literal["auto", "json", "text"]
 _encoder = msgspec.json.Encoder(enc_hook=str)
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn adds `color_message`, an ANSI-coloured copy of the message, for its own formatter.
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JSONFormatter(logging.Formatter):
