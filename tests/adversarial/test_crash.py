@@ -282,6 +282,7 @@ def test_logs_of_a_full_run_are_json_and_never_carry_content(workdir: Path) -> N
     assert entries
     for entry in entries:
         assert {"time", "level", "logger", "event"} <= set(entry)
+        assert "color_message" not in entry
     stored = [entry for entry in entries if entry.get("message_id") == message_id]
     assert stored and stored[0]["inbox_id"] == inbox["inbox_id"] and "duration" in stored[0]
     refusals = [entry for entry in entries if entry.get("code") == "550"]
