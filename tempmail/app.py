@@ -123,7 +123,6 @@ class Runtime:
         self.store: SQLiteStore | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.limiter: RateLimiter | None = None
-        self.metrics: Metrics | None = None
         self.hub: EventHub | None = None
 
     def begin_shutdown(self) -> None:
@@ -142,7 +141,6 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     runtime = runtime or Runtime()
     sanitizer = Sanitizer()
     metrics = Metrics()
-    runtime.metrics = metrics
     resolver = ClientResolver(settings.http.trusted_proxies, settings.http.proxy_header)
 
     @contextlib.asynccontextmanager
@@ -160,7 +158,6 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
                 store,
                 hub,
                 metrics,
-                settings.data_path,
                 after_pass=_key_retirement(settings, keys, store),
                 quarantine_ms=round(settings.inbox.quarantine_hours * 3_600_000),
             )

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from tempmail.clock import now_ms
 from tempmail.errors import StorageError
@@ -32,7 +31,6 @@ class Expirer:
         store: Store,
         hub: EventHub,
         metrics: Metrics,
-        data_dir: Path | None = None,
         clock: Callable[[], int] = now_ms,
         after_pass: Callable[[], Awaitable[object]] | None = None,
         quarantine_ms: int = 0,
@@ -45,7 +43,6 @@ class Expirer:
         self._clock = clock
         self.passes = 0
         self.last_success: float | None = None
-        self.data_dir = data_dir
 
     async def run_once(self) -> int:
         """Delete every inbox that has expired; returns how many."""

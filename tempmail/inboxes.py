@@ -65,6 +65,17 @@ class Access(msgspec.Struct, frozen=True):
     token: str
 
 
+def _open(
+    private: crypto.InboxPrivateKey, inbox_id: str, message_id: str, part: str, sealed: bytes
+) -> bytes:
+    """Open one sealed part; a failure is logged (ids only) and raised."""
+    try:
+        return crypto.open_sealed(private, inbox_id, message_id, part, sealed)
+    except IntegrityError:
+        log.error("inbox %s message %s: %s fails to authenticate", inbox_id, message_id, part)
+        raise
+
+
 def _read(inbox: Inbox, message_id: str, raw: bytes) -> tuple[records.Reading, bytes]:
     parsed = parse(raw)
     found = extract(parsed.subject, parsed.text, parsed.html) if parsed.displayable else None
@@ -215,9 +226,6 @@ class Inboxes:
             raise NotFound("Inbox not found.")
         return Access(inbox, token)
 
-    def is_live(self, inbox: Inbox) -> bool:
-        return inbox.expires_at > self._clock()
-
     def private_key(self, access: Access) -> crypto.InboxPrivateKey:
         try:
             return crypto.unwrap_inbox_key(
@@ -230,27 +238,20 @@ class Inboxes:
             log.error("inbox %s: private key does not unwrap with a valid token", access.inbox.id)
             raise
 
-    def open_summary(
-        self, private: crypto.InboxPrivateKey, inbox_id: str, row: MessageSummaryRow
-    ) -> records.Summary:
-        plain = crypto.open_sealed(private, inbox_id, row.id, records.SUMMARY_PART, row.summary)
-        return records.decode_summary(plain)
-
     async def list_messages(
         self, access: Access, which: MessageFilter = EVERYTHING
     ) -> list[tuple[MessageSummaryRow, records.Summary]]:
         rows = await self._store.list_messages(access.inbox.id, which)
         private = self.private_key(access)
-        return [(row, self._checked_summary(private, access.inbox.id, row)) for row in rows]
-
-    def _checked_summary(
-        self, private: crypto.InboxPrivateKey, inbox_id: str, row: MessageSummaryRow
-    ) -> records.Summary:
-        try:
-            return self.open_summary(private, inbox_id, row)
-        except IntegrityError:
-            log.error("inbox %s message %s: summary fails to authenticate", inbox_id, row.id)
-            raise
+        return [
+            (
+                row,
+                records.decode_summary(
+                    _open(private, access.inbox.id, row.id, records.SUMMARY_PART, row.summary)
+                ),
+            )
+            for row in rows
+        ]
 
     async def get_row(self, access: Access, message_id: str) -> MessageRow:
         row = await self._store.get_message(access.inbox.id, message_id)
@@ -258,22 +259,15 @@ class Inboxes:
             raise NotFound("Message not found.")
         return row
 
-    def _open(self, access: Access, row: MessageRow, part: str, sealed: bytes) -> bytes:
-        try:
-            return crypto.open_sealed(
-                self.private_key(access), access.inbox.id, row.id, part, sealed
-            )
-        except IntegrityError:
-            log.error(
-                "inbox %s message %s: %s fails to authenticate", access.inbox.id, row.id, part
-            )
-            raise
-
     async def open_content(self, access: Access, row: MessageRow) -> records.Content:
         """The raw source and envelope recipients, sealed at delivery."""
         sealed = row.content
         return await asyncio.to_thread(
-            lambda: records.decode_content(self._open(access, row, records.CONTENT_PART, sealed))
+            lambda: records.decode_content(
+                _open(
+                    self.private_key(access), access.inbox.id, row.id, records.CONTENT_PART, sealed
+                )
+            )
         )
 
     async def open_reading(
@@ -289,7 +283,11 @@ class Inboxes:
             return reading
         stored = row.reading
         reading = await asyncio.to_thread(
-            lambda: records.decode_reading(self._open(access, row, records.READING_PART, stored))
+            lambda: records.decode_reading(
+                _open(
+                    self.private_key(access), access.inbox.id, row.id, records.READING_PART, stored
+                )
+            )
         )
         if mark_seen and not row.seen:
             await self._store.mark_seen(access.inbox.id, row.id)

@@ -185,8 +185,6 @@ class Store(Protocol):
 
     async def key_ids_in_use(self) -> set[str]: ...
 
-    async def inbox_by_address(self, address: str) -> Inbox | None: ...
-
     async def mailbox(self, address: str) -> tuple[Inbox, int] | None: ...
 
     async def message_count(self, inbox_id: str) -> int: ...
@@ -389,12 +387,6 @@ class SQLiteStore:
             self._reader.execute("SELECT DISTINCT key_id FROM inboxes") as cursor,
         ):
             return {str(row[0]) for row in await cursor.fetchall()}
-
-    async def inbox_by_address(self, address: str) -> Inbox | None:
-        row = await self._fetchone(
-            f"SELECT {_INBOX_COLUMNS} FROM inboxes WHERE address = ?", (address,)
-        )
-        return _inbox(row)
 
     async def mailbox(self, address: str) -> tuple[Inbox, int] | None:
         """The inbox at `address` and how many messages it holds, in one query."""

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,26 @@ def _inbox_key_ids(data: Path) -> dict[str, str]:
         return dict(database.execute("SELECT id, key_id FROM inboxes").fetchall())
     finally:
         database.close()
+
+
+def _assert_readable_after_restart(data: Path, inbox: dict[str, Any]) -> None:
+    again = start_server(data)
+    try:
+        with again.client(inbox["token"]) as client:
+            assert client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
+    finally:
+        again.stop()
+
+
+def _backup(data: Path, destination: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tempmail", "backup", str(destination)],
+        env={**os.environ, "TEMPMAIL_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_rotate_keeps_old_inboxes_and_retires_unused_keys(
@@ -71,12 +92,7 @@ def test_rotate_keeps_old_inboxes_and_retires_unused_keys(
             assert client.get(f"/api/v1/inboxes/{new['inbox_id']}").json()["message_count"] == 1
     finally:
         server.stop()
-    again = start_server(data)
-    try:
-        with again.client(new["token"]) as client:
-            assert client.get(f"/api/v1/inboxes/{new['inbox_id']}").status_code == 200
-    finally:
-        again.stop()
+    _assert_readable_after_restart(data, new)
 
 
 def test_running_server_keeps_its_key_after_a_rotation(tmp_path: Path) -> None:
@@ -95,12 +111,7 @@ def test_running_server_keeps_its_key_after_a_rotation(tmp_path: Path) -> None:
         inbox = create_inbox(server)
     finally:
         server.stop()
-    again = start_server(data)
-    try:
-        with again.client(inbox["token"]) as client:
-            assert client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
-    finally:
-        again.stop()
+    _assert_readable_after_restart(data, inbox)
 
 
 def test_backup_of_a_live_server_restores_on_a_fresh_one(tmp_path: Path) -> None:
@@ -110,26 +121,12 @@ def test_backup_of_a_live_server_restores_on_a_fresh_one(tmp_path: Path) -> None
         inbox = create_inbox(server)
         send_mail(server, inbox["address"], make_message(inbox["address"], "backed up"))
         backup = tmp_path / "backup.sqlite3"
-        result = subprocess.run(
-            [sys.executable, "-m", "tempmail", "backup", str(backup)],
-            env={**os.environ, "TEMPMAIL_DATA_DIR": str(data)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = _backup(data, backup)
         assert result.returncode == 0, result.stderr
         assert f"wrote {backup}" in result.stdout
         assert "keys are not in the backup" in result.stdout
         assert oct(backup.stat().st_mode & 0o777) == "0o600"
-        again = subprocess.run(
-            [sys.executable, "-m", "tempmail", "backup", str(backup)],
-            env={**os.environ, "TEMPMAIL_DATA_DIR": str(data)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        again = _backup(data, backup)
         assert again.returncode == 2 and "already exists" in again.stderr
     finally:
         server.stop()
