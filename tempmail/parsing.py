@@ -22,6 +22,7 @@ from email.parser import BytesHeaderParser, BytesParser
 
 import msgspec
 
+from tempmail import mimescan
 from tempmail.sanitize import html_to_text
 
 MAX_MULTIPARTS = 50
@@ -31,6 +32,9 @@ MAX_ADDRESSES = 100
 MAX_HEADER_VALUE = 2000
 PREVIEW_LENGTH = 200
 PREVIEW_HTML_LIMIT = 16 * 1024
+_PREVIEW_SOURCE = PREVIEW_LENGTH * 8
+# Encoded bytes read for a preview: enough for _PREVIEW_SOURCE characters in any encoding.
+_PREVIEW_ENCODED = _PREVIEW_SOURCE * 16
 UNREADABLE_NOTE = (
     "This message could not be displayed because it is too complex or malformed. "
     "The original is available as raw source."
@@ -91,7 +95,14 @@ def _addresses(values: list[str]) -> list[str]:
 
 def _raw_headers(message: Message, name: str) -> list[str]:
     lowered = name.lower()
-    return [str(value) for key, value in message.raw_items() if key.lower() == lowered]
+    return [_utf8(str(value)) for key, value in message.raw_items() if key.lower() == lowered]
+
+
+def _utf8(value: str) -> str:
+    """The stdlib keeps 8-bit header bytes as surrogates; they are UTF-8 (RFC 6532)."""
+    if value.isascii() or value.isprintable():
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _iso_date(values: list[str]) -> str | None:
@@ -129,8 +140,11 @@ def _extension(content_type: str) -> str:
 
 def _text_of(part: EmailMessage) -> str:
     try:
-        content = part.get_content()
+        # Without a charset the stdlib reads ASCII; 8-bit text without one is UTF-8 in practice.
+        content = part.get_content() if part.get_param("charset") else None
     except (LookupError, UnicodeError, ValueError, AssertionError, KeyError):
+        content = None
+    if content is None:
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     return content.replace("\r\n", "\n") if isinstance(content, str) else ""
@@ -202,13 +216,10 @@ class Glance(msgspec.Struct, frozen=True):
     has_attachments: bool
 
 
-def _decoded_payload(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
+def _body_text(part: mimescan.Part, limit: int) -> str:
+    payload = part.decoded(limit)
     try:
-        return payload.decode(charset, "replace")
+        return payload.decode(part.charset() or "utf-8", "replace")
     except LookupError:
         return payload.decode("utf-8", "replace")
 
@@ -216,30 +227,35 @@ def _decoded_payload(part: Message) -> str:
 def glance(raw: bytes) -> Glance:
     """Sender, subject, preview and whether there are attachments; never raises.
 
-    Uses the compat32 parser, several times cheaper than `policy.default` with extraction,
-    under the same size caps as `parse`.
+    Reads the message with `mimescan` (C-level searches, no message objects) under the same
+    caps as `parse`, and agrees with `parse` on what it reports; only the start of each body
+    part is decoded, as a preview needs no more.
     """
     try:
         if _too_complex(raw):
-            raise ValueError("too complex")
-        message = BytesParser(policy=policy.compat32).parsebytes(_normalise(raw))
-        fields = _header_fields(message)
-        text = html = ""
+            raise mimescan.TooComplex("over the parse caps")
+        top = mimescan.headers(mimescan.split(raw)[0])
+        senders = _addresses([top["from"]]) if "from" in top else []
+        subject = _decode_header(top["subject"]) if "subject" in top else ""
+        texts: list[str] = []
+        htmls: list[str] = []
         has_attachments = False
-        for part in message.walk():
-            if part.is_multipart():
-                continue
-            content_type = part.get_content_type()
-            body = part.get_content_disposition() != "attachment" and not part.get_filename()
+        for part in mimescan.leaves(raw):
+            content_type = part.content_type
+            body = part.disposition != "attachment" and not part.filename
             if body and content_type == "text/plain":
-                text = text or _decoded_payload(part)
+                if sum(map(len, texts)) < _PREVIEW_SOURCE:
+                    texts.append(_body_text(part, _PREVIEW_ENCODED))
             elif body and content_type == "text/html":
-                html = html or _decoded_payload(part)
+                if sum(map(len, htmls)) < PREVIEW_HTML_LIMIT:
+                    htmls.append(_body_text(part, PREVIEW_HTML_LIMIT * 4))
             else:
                 has_attachments = True
+        text = "\n\n".join(text for text in texts if text)
         # A preview needs only the start; nh3 is slow on deeply nested hostile markup.
-        preview = _preview(text or (html_to_text(html[:PREVIEW_HTML_LIMIT]) if html else ""))
-        return Glance(str(fields["sender"]), str(fields["subject"]), preview, has_attachments)
+        html = "\n".join(html for html in htmls if html)[:PREVIEW_HTML_LIMIT]
+        preview = _preview(text or (html_to_text(html) if html else ""))
+        return Glance(senders[0] if senders else "", subject, preview, has_attachments)
     except Exception:  # hostile input must still be stored and listed
         unreadable = _unreadable(raw)
         return Glance(unreadable.sender, unreadable.subject, unreadable.preview, False)

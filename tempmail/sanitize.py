@@ -41,6 +41,11 @@ _STYLE_PROPERTIES = {
 _DANGEROUS_STYLE = re.compile(
     r"url\s*\(|image-set|expression|@import|\\|javascript:|behavior", re.I
 )
+_BLOCK_TAG = re.compile(
+    r"<(?=/?(?:p|div|br|hr|h[1-6]|li|ul|ol|dd|dt|tr|td|th|table|blockquote|pre|section|"
+    r"article|header|footer|center)\b)",
+    re.I,
+)
 _REMOTE = re.compile(r"^https?://[^\s]+$", re.I)
 _LINK = re.compile(r"^(https?://|mailto:)[^\s]*$", re.I)
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,[A-Za-z0-9+/=\s]+$", re.I)
@@ -139,6 +144,8 @@ def html_to_text(markup: str) -> str:
     """Visible text of HTML (one-off use; servers keep a `Sanitizer`)."""
     if not markup:
         return ""
+    # Block boundaries separate words on screen; keep them apart once the tags are gone.
+    spaced = _BLOCK_TAG.sub(" <", markup)
     return html.unescape(
-        nh3.clean(markup, tags=set(), clean_content_tags={"script", "style", "title", "head"})
+        nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style", "title", "head"})
     )

@@ -165,6 +165,30 @@ def test_unparseable_mail_is_stored_raw(server: RunningServer) -> None:
         assert raw == data + b"\r\n" or raw == data
 
 
+def test_smtputf8_headers_are_listed_and_read(server: RunningServer) -> None:
+    # RFC 6532 mail carries raw UTF-8 in its headers; the stdlib hands those bytes back as
+    # surrogates, which once made delivery fail with 451 and reading fail with 500.
+    inbox = create_inbox(server)
+    data = (
+        "From: Jörg Müller <jörg@bücher.example>\r\nSubject: Grüße aus Köln\r\n"
+        "Content-Type: text/plain\r\n\r\nHällo, dein Code ist 4711.\r\n"
+    ).encode()
+    with _session(server) as client:
+        client.sendmail("jörg@bücher.example", [inbox["address"]], data, ["SMTPUTF8"])
+    with server.client(inbox["token"]) as api:
+        listing = api.get(f"/api/v1/inboxes/{inbox['inbox_id']}/messages").json()
+        message = listing["messages"][0]
+        assert (message["subject"], message["from"]) == (
+            "Grüße aus Köln",
+            "Jörg Müller <jörg@bücher.example>",
+        )
+        assert message["preview"] == "Hällo, dein Code ist 4711."
+        detail = api.get(f"/api/v1/messages/{message['id']}").json()
+        assert detail["subject"] == "Grüße aus Köln"
+        assert detail["body_text"].startswith("Hällo")
+        assert detail["codes"] == ["4711"]
+
+
 def test_concurrent_sessions_all_acknowledged_messages_stored(server: RunningServer) -> None:
     inboxes = [create_inbox(server) for _ in range(4)]
     errors: list[BaseException] = []
