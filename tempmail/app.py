@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tempmail import admin, api, openapi, service, wire
+from tempmail import admin, api, crypto, openapi, service, wire
 from tempmail import keys as keyring_files
 from tempmail.clients import ClientResolver
 from tempmail.clock import now_ms
@@ -150,7 +150,9 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             stack.push_async_callback(store.close)
             hub = EventHub()
             inboxes = Inboxes(store, keys, settings, hub, metrics)
-            deliverer = Deliverer(store, hub, settings.inbox.max_messages, metrics)
+            deliverer = Deliverer(
+                store, hub, settings.inbox.max_messages, metrics, crypto.SealingKeys()
+            )
             listener = Listener(Handler(store, deliverer, settings, metrics), settings, metrics)
             await listener.start()
             stack.push_async_callback(listener.stop)

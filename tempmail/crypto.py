@@ -6,10 +6,11 @@ The scheme (README "Encryption" has the threat model):
 * Each inbox has an X25519 key pair. The private key is wrapped with AES-256-GCM under
   HKDF-SHA256(ikm=token, salt=encryption_key, info=WRAP_INFO), with the inbox id as associated
   data. The HMAC kept for lookup uses a different key and construction, so it cannot derive it.
-* A message is sealed to the inbox public key as an age / libsodium sealed box: a fresh ephemeral
+* A message is sealed to the inbox public key as an age / libsodium sealed box: an ephemeral
   X25519 key, HKDF-SHA256 over the shared secret with salt = ephemeral public || inbox public,
   AES-256-GCM with a random nonce, and associated data binding the format version, the inbox id,
-  the message id and which part of the message this is.
+  the message id and which part of the message this is. One exchange serves an inbox's mail for
+  up to a minute (`SealingKeys`); its private half is never kept.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -37,6 +42,8 @@ CHECK_LABEL = b"tempmail/v1 key check"
 _ZERO = bytes(KEY_BYTES)
 
 InboxPrivateKey = X25519PrivateKey
+DerivedKeys = dict[bytes, AESGCM]
+"""Opening keys by ephemeral public key, kept while opening many messages of one inbox."""
 _SEAL_HEADER = 1 + KEY_BYTES + NONCE_BYTES
 
 
@@ -102,6 +109,15 @@ def _associated_data(inbox_id: str, message_id: str, part: str) -> bytes:
     )
 
 
+def _open_key(private: X25519PrivateKey, ephemeral_public: bytes) -> AESGCM:
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    except ValueError:
+        # cryptography refuses low-order points itself on some backends.
+        raise IntegrityError("invalid ephemeral key") from None
+    return _seal_key(shared, ephemeral_public, private.public_key().public_bytes_raw())
+
+
 def _seal_key(shared: bytes, ephemeral_public: bytes, inbox_public: bytes) -> AESGCM:
     if hmac.compare_digest(shared, _ZERO):
         raise IntegrityError("all-zero X25519 shared secret")
@@ -113,6 +129,30 @@ def seal(inbox_public: bytes, inbox_id: str, message_id: str, part: str, plainte
     return seal_parts(inbox_public, inbox_id, message_id, {part: plaintext})[part]
 
 
+class _Exchange:
+    """One ephemeral X25519 exchange with an inbox public key: the AES key and the blob header."""
+
+    __slots__ = ("header", "key", "made_at", "uses")
+
+    def __init__(self, inbox_public: bytes, made_at: float) -> None:
+        ephemeral = X25519PrivateKey.generate()
+        ephemeral_public = ephemeral.public_key().public_bytes_raw()
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(inbox_public))
+        self.key = _seal_key(shared, ephemeral_public, inbox_public)
+        self.header = bytes([SEAL_VERSION]) + ephemeral_public
+        self.made_at = made_at
+        self.uses = 0
+
+    def seal(self, inbox_id: str, message_id: str, parts: dict[str, bytes]) -> dict[str, bytes]:
+        self.uses += 1
+        sealed = {}
+        for part, plaintext in parts.items():
+            nonce = os.urandom(NONCE_BYTES)
+            associated = _associated_data(inbox_id, message_id, part)
+            sealed[part] = self.header + nonce + self.key.encrypt(nonce, plaintext, associated)
+        return sealed
+
+
 def seal_parts(
     inbox_public: bytes, inbox_id: str, message_id: str, parts: dict[str, bytes]
 ) -> dict[str, bytes]:
@@ -121,34 +161,83 @@ def seal_parts(
     Each part gets its own random nonce, and its name is in the associated data, so parts
     cannot be swapped for one another; one exchange instead of one per part halves the cost.
     """
-    recipient = X25519PublicKey.from_public_bytes(inbox_public)
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = ephemeral.public_key().public_bytes_raw()
-    key = _seal_key(ephemeral.exchange(recipient), ephemeral_public, inbox_public)
-    header = bytes([SEAL_VERSION]) + ephemeral_public
-    sealed = {}
-    for part, plaintext in parts.items():
-        nonce = os.urandom(NONCE_BYTES)
-        associated = _associated_data(inbox_id, message_id, part)
-        sealed[part] = header + nonce + key.encrypt(nonce, plaintext, associated)
-    return sealed
+    return _Exchange(inbox_public, 0.0).seal(inbox_id, message_id, parts)
+
+
+class SealingKeys:
+    """Sealing keys per inbox, each from one ephemeral exchange, reused for a short while.
+
+    The exchange (a key generation and a scalar multiplication, ~85 µs) is most of the cost of
+    sealing a message. Mail to one inbox often comes in bursts (a test suite, a newsletter), so
+    the derived AES key is reused for that inbox's messages for at most `max_age` seconds and
+    `max_uses` messages. It lives only in this process's memory (where the messages themselves
+    pass in plaintext); the ephemeral private key is dropped at once, and each blob still names
+    the ephemeral public key, so the stored format and what it takes to open it do not change.
+    Every message and part keeps its own random nonce and associated data.
+    """
+
+    def __init__(
+        self,
+        max_age: float = 60.0,
+        max_uses: int = 10_000,
+        capacity: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_age = max_age
+        self._max_uses = max_uses
+        self._capacity = capacity
+        self._clock = clock
+        self._exchanges: OrderedDict[bytes, _Exchange] = OrderedDict()
+        # Large messages are sealed in worker threads.
+        self._lock = threading.Lock()
+
+    def seal_parts(
+        self, inbox_public: bytes, inbox_id: str, message_id: str, parts: dict[str, bytes]
+    ) -> dict[str, bytes]:
+        """As `seal_parts`, with this inbox's current key."""
+        return self._exchange(inbox_public).seal(inbox_id, message_id, parts)
+
+    def _exchange(self, inbox_public: bytes) -> _Exchange:
+        now = self._clock()
+        with self._lock:
+            exchange = self._exchanges.pop(inbox_public, None)
+            if (
+                exchange is None
+                or now - exchange.made_at >= self._max_age
+                or exchange.uses >= self._max_uses
+            ):
+                exchange = _Exchange(inbox_public, now)
+            self._exchanges[inbox_public] = exchange
+            while len(self._exchanges) > self._capacity:
+                self._exchanges.popitem(last=False)
+            return exchange
+
+    def __len__(self) -> int:
+        return len(self._exchanges)
 
 
 def open_sealed(
-    private: X25519PrivateKey, inbox_id: str, message_id: str, part: str, sealed: bytes
+    private: X25519PrivateKey,
+    inbox_id: str,
+    message_id: str,
+    part: str,
+    sealed: bytes,
+    derived: DerivedKeys | None = None,
 ) -> bytes:
-    """Decrypt what `seal` produced; IntegrityError when it was tampered with or moved."""
+    """Decrypt what `seal` produced; IntegrityError when it was tampered with or moved.
+
+    `derived` caches keys by ephemeral public key across calls (opening a whole list), since
+    messages sealed close together share one (see `SealingKeys`).
+    """
     if len(sealed) < _SEAL_HEADER + 16 or sealed[0] != SEAL_VERSION:
         raise IntegrityError("sealed data has an unknown format")
     ephemeral_public = sealed[1 : 1 + KEY_BYTES]
     nonce = sealed[1 + KEY_BYTES : _SEAL_HEADER]
-    inbox_public = private.public_key().public_bytes_raw()
-    try:
-        shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-    except ValueError:
-        # cryptography refuses low-order points itself on some backends.
-        raise IntegrityError("invalid ephemeral key") from None
-    key = _seal_key(shared, ephemeral_public, inbox_public)
+    key = derived.get(ephemeral_public) if derived is not None else None
+    if key is None:
+        key = _open_key(private, ephemeral_public)
+        if derived is not None:
+            derived[ephemeral_public] = key
     try:
         return key.decrypt(
             nonce, sealed[_SEAL_HEADER:], _associated_data(inbox_id, message_id, part)

@@ -58,7 +58,9 @@ class _Prepared(msgspec.Struct, frozen=True):
     summary: records.Summary
 
 
-def _prepare(raw: bytes, recipients: Sequence[Recipient], received_at: int) -> _Prepared:
+def _prepare(
+    raw: bytes, recipients: Sequence[Recipient], received_at: int, sealing: crypto.SealingKeys
+) -> _Prepared:
     seen = glance(raw)
     summary = records.Summary(
         sender=seen.sender,
@@ -71,7 +73,7 @@ def _prepare(raw: bytes, recipients: Sequence[Recipient], received_at: int) -> _
     for inbox, addresses in recipients:
         message_id = str(uuid.uuid4())
         sealed_content = records.encode(records.Content(raw=raw, delivered_to=addresses))
-        sealed = crypto.seal_parts(
+        sealed = sealing.seal_parts(
             inbox.public_key,
             inbox.id,
             message_id,
@@ -99,9 +101,11 @@ class Deliverer:
         hub: EventHub,
         max_messages: int,
         metrics: Metrics,
+        sealing: crypto.SealingKeys,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._metrics = metrics
+        self._sealing = sealing
         self._store = store
         self._hub = hub
         self._max_messages = max_messages
@@ -113,9 +117,11 @@ class Deliverer:
         received_at = self._clock()
         if len(raw) <= INLINE_PREPARE_BYTES:
             # Small messages cost less to glance at and seal here than the hop to a thread.
-            prepared = _prepare(raw, recipients, received_at)
+            prepared = _prepare(raw, recipients, received_at, self._sealing)
         else:
-            prepared = await asyncio.to_thread(_prepare, raw, recipients, received_at)
+            prepared = await asyncio.to_thread(
+                _prepare, raw, recipients, received_at, self._sealing
+            )
         stored = set(
             await self._store.deliver(prepared.messages, self._max_messages, self._clock())
         )

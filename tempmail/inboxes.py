@@ -66,11 +66,16 @@ class Access(msgspec.Struct, frozen=True):
 
 
 def _open(
-    private: crypto.InboxPrivateKey, inbox_id: str, message_id: str, part: str, sealed: bytes
+    private: crypto.InboxPrivateKey,
+    inbox_id: str,
+    message_id: str,
+    part: str,
+    sealed: bytes,
+    derived: crypto.DerivedKeys | None = None,
 ) -> bytes:
     """Open one sealed part; a failure is logged (ids only) and raised."""
     try:
-        return crypto.open_sealed(private, inbox_id, message_id, part, sealed)
+        return crypto.open_sealed(private, inbox_id, message_id, part, sealed, derived)
     except IntegrityError:
         log.error("inbox %s message %s: %s fails to authenticate", inbox_id, message_id, part)
         raise
@@ -243,11 +248,15 @@ class Inboxes:
     ) -> list[tuple[MessageSummaryRow, records.Summary]]:
         rows = await self._store.list_messages(access.inbox.id, which)
         private = self.private_key(access)
+        # Messages sealed close together share an exchange: open each exchange once.
+        derived: crypto.DerivedKeys = {}
         return [
             (
                 row,
                 records.decode_summary(
-                    _open(private, access.inbox.id, row.id, records.SUMMARY_PART, row.summary)
+                    _open(
+                        private, access.inbox.id, row.id, records.SUMMARY_PART, row.summary, derived
+                    )
                 ),
             )
             for row in rows

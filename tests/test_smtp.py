@@ -69,10 +69,19 @@ def test_delivery_to_several_inboxes_seals_once_each(server: RunningServer) -> N
     assert refused == {}
     assert _count(server, first["token"], first["inbox_id"]) == 1
     assert _count(server, second["token"], second["inbox_id"]) == 1
+    # A second message to the first inbox reuses its sealing exchange (crypto.SealingKeys).
+    send_raw(server, first["address"], data)
     database = sqlite3.connect(server.data_dir / "tempmail.sqlite3")
-    contents = [row[0] for row in database.execute("SELECT content FROM messages")]
+    contents = {
+        (inbox_id, content[1:33])
+        for inbox_id, content in database.execute("SELECT inbox_id, content FROM messages")
+    }
     database.close()
-    assert len(contents) == 2 and contents[0] != contents[1]
+    assert len(contents) == 2, "one ephemeral key per inbox"
+    assert len({ephemeral for _, ephemeral in contents}) == 2
+    with server.client(first["token"]) as client:
+        listing = client.get(f"/api/v1/inboxes/{first['inbox_id']}/messages").json()
+        assert [m["subject"] for m in listing["messages"]] == ["To both", "To both"]
 
 
 def test_too_many_recipients(tmp_path: Path) -> None:

@@ -43,6 +43,51 @@ def test_seal_round_trip_and_binding() -> None:
     )
 
 
+def _inbox_keys(inbox_id: str) -> tuple[bytes, crypto.InboxPrivateKey]:
+    server_key, token = crypto.new_key(), crypto.new_token()
+    public, wrapped = crypto.new_inbox_keys(token, server_key, inbox_id)
+    return public, crypto.unwrap_inbox_key(token, server_key, inbox_id, wrapped)
+
+
+def _ephemeral(sealed: bytes) -> bytes:
+    return sealed[1 : 1 + crypto.KEY_BYTES]
+
+
+def test_sealing_keys_are_reused_briefly_per_inbox() -> None:
+    now = [0.0]
+    keys = crypto.SealingKeys(max_age=60, max_uses=3, capacity=2, clock=lambda: now[0])
+    public, private = _inbox_keys("inbox-1")
+    other_public, _ = _inbox_keys("inbox-2")
+
+    def seal(inbox_public: bytes, message_id: str, inbox_id: str = "inbox-1") -> bytes:
+        return keys.seal_parts(
+            inbox_public, inbox_id, message_id, {"content": b"m" + message_id.encode()}
+        )["content"]
+
+    first, second = seal(public, "m1"), seal(public, "m2")
+    assert _ephemeral(first) == _ephemeral(second)
+    assert first[33:45] != second[33:45]  # every message keeps its own nonce
+    derived: crypto.DerivedKeys = {}
+    assert crypto.open_sealed(private, "inbox-1", "m1", "content", first, derived) == b"mm1"
+    assert crypto.open_sealed(private, "inbox-1", "m2", "content", second, derived) == b"mm2"
+    assert len(derived) == 1
+    # A shared key does not let one message's blob pass for another's.
+    with pytest.raises(IntegrityError):
+        crypto.open_sealed(private, "inbox-1", "m2", "content", first, derived)
+    assert _ephemeral(seal(other_public, "m3", "inbox-2")) != _ephemeral(first)
+    # Used max_uses times: the next message gets a fresh exchange.
+    third, fourth = seal(public, "m4"), seal(public, "m5")
+    assert _ephemeral(third) == _ephemeral(first) != _ephemeral(fourth)
+    # Older than max_age: fresh again.
+    now[0] = 61.0
+    assert _ephemeral(seal(public, "m6")) != _ephemeral(fourth)
+    # At most `capacity` inboxes are remembered, least recently used dropped first.
+    assert len(keys) == 2
+    seal(_inbox_keys("inbox-3")[0], "m7", "inbox-3")
+    assert len(keys) == 2
+    assert crypto.open_sealed(private, "inbox-1", "m6", "content", seal(public, "m6")) == b"mm6"
+
+
 def test_inbox_key_needs_token_server_key_and_id() -> None:
     server_key = crypto.new_key()
     token = crypto.new_token()
