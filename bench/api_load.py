@@ -18,6 +18,8 @@ import httpx
 from api_client import InboxCredentials, http_client
 from stats import Latency, summarize
 
+HEALTH_INTERVAL = 0.05
+
 
 @dataclass(frozen=True)
 class ApiPlan:
@@ -37,6 +39,8 @@ class ApiResult:
     requests_per_second: float
     list: Latency
     read: Latency
+    health: Latency
+    """`GET /health` every HEALTH_INTERVAL: no database, no crypto; how long the loop takes to answer."""
     empty_lists: int
     errors: dict[str, int]
     client_cpu_percent: float
@@ -51,6 +55,7 @@ class _Run:
     empty_lists: int = 0
     lists: list[float] = field(default_factory=list)
     reads: list[float] = field(default_factory=list)
+    health: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
 
     def over(self) -> bool:
@@ -90,13 +95,30 @@ async def _client(run: _Run, client: httpx.AsyncClient) -> None:
         await _timed_get(run, client, f"/api/v1/messages/{message['id']}", inbox, run.reads)
 
 
+async def _health_probe(run: _Run, client: httpx.AsyncClient) -> None:
+    while not run.over():
+        started = time.perf_counter()
+        try:
+            response = await client.get("/health")
+        except httpx.HTTPError as error:
+            run.errors[f"health {type(error).__name__}"] += 1
+        else:
+            if response.status_code == 200:
+                run.health.append(time.perf_counter() - started)
+            else:
+                run.errors[f"health {response.status_code}"] += 1
+        await asyncio.sleep(HEALTH_INTERVAL)
+
+
 async def run(plan: ApiPlan) -> ApiResult:
     """Run the API load in this process's event loop."""
     started = time.perf_counter()
     cpu_started = time.process_time()
     state = _Run(plan, started + plan.duration, random.Random(plan.seed))
-    async with http_client(plan.base_url, connections=plan.clients) as client:
-        await asyncio.gather(*(_client(state, client) for _ in range(plan.clients)))
+    async with http_client(plan.base_url, connections=plan.clients + 1) as client:
+        await asyncio.gather(
+            _health_probe(state, client), *(_client(state, client) for _ in range(plan.clients))
+        )
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     return ApiResult(
@@ -106,6 +128,7 @@ async def run(plan: ApiPlan) -> ApiResult:
         requests_per_second=round(state.requests / wall, 1) if wall > 0 else 0.0,
         list=summarize(state.lists),
         read=summarize(state.reads),
+        health=summarize(state.health),
         empty_lists=state.empty_lists,
         errors=dict(state.errors),
         client_cpu_percent=round(100 * cpu / wall, 1) if wall > 0 else 0.0,

@@ -236,7 +236,8 @@ def api_section(results: Results) -> str:
             api[operation]["p99_ms"],
             api[operation]["max_ms"],
         ]
-        for operation in ("list", "read")
+        for operation in ("list", "read", "health")
+        if operation in api
     ]
     summary = (
         f"API while ingesting: {api['clients']} clients, {api['requests_per_second']:,.1f} req/s, "

@@ -267,9 +267,10 @@ async def _content(request: Request) -> tuple[Access, MessageRow, Content]:
 async def get_message(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}"""
     allow_remote = _flag(request, "remote_images")
-    access, row, content = await _content(request)
+    access = await _access(request)
     inboxes: Inboxes = request.state.inboxes
-    reading = await inboxes.open_reading(access, row, content, mark_seen=True)
+    row = await inboxes.get_row(access, request.path_params["message_id"])
+    content, reading = await inboxes.open_reading(access, row, mark_seen=True)
     sanitizer: Sanitizer = request.state.sanitizer
     inline = {
         item.content_id: (item.content_type, item.data)
@@ -337,9 +338,10 @@ async def get_raw(request: Request) -> Response:
 
 async def get_attachment(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}/attachments/{attachment_id}"""
-    access, row, content = await _content(request)
+    access = await _access(request)
     inboxes: Inboxes = request.state.inboxes
-    reading = await inboxes.open_reading(access, row, content)
+    row = await inboxes.get_row(access, request.path_params["message_id"])
+    _, reading = await inboxes.open_reading(access, row)
     wanted = request.path_params["attachment_id"]
     for item in reading.attachments:
         if item.id == wanted:

@@ -270,37 +270,39 @@ class Inboxes:
 
     async def open_content(self, access: Access, row: MessageRow) -> records.Content:
         """The raw source and envelope recipients, sealed at delivery."""
-        sealed = row.content
-        return await asyncio.to_thread(
-            lambda: records.decode_content(
-                _open(
-                    self.private_key(access), access.inbox.id, row.id, records.CONTENT_PART, sealed
-                )
+        return await asyncio.to_thread(self._content, access, row)
+
+    def _content(self, access: Access, row: MessageRow) -> records.Content:
+        return records.decode_content(
+            _open(
+                self.private_key(access), access.inbox.id, row.id, records.CONTENT_PART, row.content
             )
         )
 
     async def open_reading(
-        self, access: Access, row: MessageRow, content: records.Content, mark_seen: bool = False
-    ) -> records.Reading:
-        """The full parse with codes and links: made, sealed and stored on the first read.
+        self, access: Access, row: MessageRow, mark_seen: bool = False
+    ) -> tuple[records.Content, records.Reading]:
+        """The content and the full parse with codes and links, in one trip to a worker thread.
 
-        With `mark_seen`, the message is also marked read, in the same write when there is one.
+        The parse is made and sealed on the first read. It, and with `mark_seen` the fact that
+        the message was read, are handed to the store to write with its next commit; the reader
+        does not wait for that write.
         """
-        if row.reading is None:
-            reading, sealed = await asyncio.to_thread(_read, access.inbox, row.id, content.raw)
-            await self._store.store_reading(access.inbox.id, row.id, sealed, seen=mark_seen)
-            return reading
-        stored = row.reading
-        reading = await asyncio.to_thread(
-            lambda: records.decode_reading(
-                _open(
-                    self.private_key(access), access.inbox.id, row.id, records.READING_PART, stored
-                )
+
+        def work() -> tuple[records.Content, records.Reading, bytes | None]:
+            content = self._content(access, row)
+            if row.reading is None:
+                reading, sealed = _read(access.inbox, row.id, content.raw)
+                return content, reading, sealed
+            opened = _open(
+                self.private_key(access), access.inbox.id, row.id, records.READING_PART, row.reading
             )
-        )
-        if mark_seen and not row.seen:
-            await self._store.mark_seen(access.inbox.id, row.id)
-        return reading
+            return content, records.decode_reading(opened), None
+
+        content, reading, sealed = await asyncio.to_thread(work)
+        if sealed is not None or (mark_seen and not row.seen):
+            self._store.note_reading(access.inbox.id, row.id, sealed, seen=mark_seen)
+        return content, reading
 
     async def has_message(self, access: Access, message_id: str) -> bool:
         return await self._store.has_message(access.inbox.id, message_id)

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import aiosqlite
 import msgspec
@@ -97,6 +97,11 @@ class MessageRow(msgspec.Struct, frozen=True):
     content: bytes
     reading: bytes | None = None
     seen: bool = False
+
+
+class _Note(NamedTuple):
+    reading: bytes | None
+    seen: bool
 
 
 class NewMessage(msgspec.Struct, frozen=True):
@@ -199,10 +204,8 @@ class Store(Protocol):
 
     async def has_message(self, inbox_id: str, message_id: str) -> bool: ...
 
-    async def mark_seen(self, inbox_id: str, message_id: str) -> None: ...
-
-    async def store_reading(
-        self, inbox_id: str, message_id: str, reading: bytes, seen: bool = False
+    def note_reading(
+        self, inbox_id: str, message_id: str, reading: bytes | None, seen: bool
     ) -> None: ...
 
     async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None: ...
@@ -257,6 +260,9 @@ class SQLiteStore:
         self._write_lock = asyncio.Lock()
         self._queued: list[_Delivery] = []
         self._committer: asyncio.Task[None] | None = None
+        # First-read results and seen marks not yet written, then those being written.
+        self._notes: dict[tuple[str, str], _Note] = {}
+        self._writing_notes: dict[tuple[str, str], _Note] = {}
 
     @classmethod
     async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> SQLiteStore:
@@ -414,32 +420,76 @@ class SQLiteStore:
         """
         future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
         self._queued.append(_Delivery(messages, max_messages, now, future))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_queued(), name="tempmail-commit")
+        self._start_committer()
         return await asyncio.shield(future)
 
+    def note_reading(
+        self, inbox_id: str, message_id: str, reading: bytes | None, seen: bool
+    ) -> None:
+        """Keep a message's sealed first-read result and/or that it was read.
+
+        Written with the next group commit, and nobody waits for it: it is derived data (the
+        next read would make it again) and a seen mark, so a reader is not held up behind the
+        deliveries' fsync. Until it is written, `get_message` and `list_messages` include it.
+        """
+        key = (inbox_id, message_id)
+        earlier = self._notes.get(key) or self._writing_notes.get(key)
+        if earlier is not None:
+            reading, seen = reading or earlier.reading, seen or earlier.seen
+        self._notes[key] = _Note(reading, seen)
+        self._start_committer()
+
+    def _noted(self, inbox_id: str, message_id: str) -> _Note | None:
+        key = (inbox_id, message_id)
+        return self._notes.get(key) or self._writing_notes.get(key)
+
+    def _start_committer(self) -> None:
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued(), name="tempmail-commit")
+
     async def _commit_queued(self) -> None:
-        while self._queued:
+        while self._queued or self._notes:
             batch, self._queued = self._queued[:GROUP_LIMIT], self._queued[GROUP_LIMIT:]
+            self._writing_notes, self._notes = self._notes, {}
             try:
-                results = await self._commit_group(batch)
+                results = await self._commit_group(batch, self._writing_notes)
             except BaseException as error:
+                if self._writing_notes:
+                    log.warning(
+                        "%d first-read results not stored; they will be made again",
+                        len(self._writing_notes),
+                    )
                 for delivery in batch:
                     if not delivery.future.done():
                         delivery.future.set_exception(error)
                 if not isinstance(error, Exception):
                     raise
                 continue
+            finally:
+                self._writing_notes = {}
             for delivery, delivered in zip(batch, results, strict=True):
                 if not delivery.future.done():
                     delivery.future.set_result(delivered)
 
-    async def _commit_group(self, batch: list[_Delivery]) -> list[list[str]]:
+    async def _commit_group(
+        self, batch: list[_Delivery], notes: dict[tuple[str, str], _Note]
+    ) -> list[list[str]]:
         inbox_ids = sorted(
             {message.inbox_id for delivery in batch for message in delivery.messages}
         )
         marks = ", ".join("?" for _ in inbox_ids)
         async with self._transaction() as db:
+            if notes:
+                await db.executemany(
+                    "UPDATE messages SET reading = coalesce(?, reading), seen = max(seen, ?)"
+                    " WHERE id = ? AND inbox_id = ?",
+                    [
+                        (note.reading, int(note.seen), message_id, inbox_id)
+                        for (inbox_id, message_id), note in notes.items()
+                    ],
+                )
+            if not batch:
+                return []
             async with db.execute(
                 "SELECT id, expires_at, (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
                 f" FROM inboxes WHERE id IN ({marks})",
@@ -504,22 +554,22 @@ class SQLiteStore:
             ) as cursor,
         ):
             rows = await cursor.fetchall()
-        return [
-            MessageSummaryRow(row[0], row[1], row[2], bytes(row[3]), bool(row[4])) for row in rows
-        ]
+        summaries = []
+        for row in rows:
+            seen = bool(row[4])
+            if not seen and (self._notes or self._writing_notes):
+                note = self._noted(inbox_id, row[0])
+                seen = note is not None and note.seen
+                if seen and which.unseen_only:
+                    continue
+            summaries.append(MessageSummaryRow(row[0], row[1], row[2], bytes(row[3]), seen))
+        return summaries
 
     async def has_message(self, inbox_id: str, message_id: str) -> bool:
         row = await self._fetchone(
             "SELECT 1 FROM messages WHERE id = ? AND inbox_id = ?", (message_id, inbox_id)
         )
         return row is not None
-
-    async def mark_seen(self, inbox_id: str, message_id: str) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE messages SET seen = 1 WHERE id = ? AND inbox_id = ? AND seen = 0",
-                (message_id, inbox_id),
-            )
 
     async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None:
         row = await self._fetchone(
@@ -530,18 +580,13 @@ class SQLiteStore:
         if row is None:
             return None
         reading = None if row[6] is None else bytes(row[6])
+        seen = bool(row[7])
+        note = self._noted(inbox_id, message_id)
+        if note is not None:
+            reading, seen = reading or note.reading, seen or note.seen
         return MessageRow(
-            row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]), reading, bool(row[7])
+            row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]), reading, seen
         )
-
-    async def store_reading(
-        self, inbox_id: str, message_id: str, reading: bytes, seen: bool = False
-    ) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE messages SET reading = ?, seen = max(seen, ?) WHERE id = ? AND inbox_id = ?",
-                (reading, int(seen), message_id, inbox_id),
-            )
 
     async def delete_message(self, inbox_id: str, message_id: str) -> bool:
         async with self._transaction() as db:

@@ -73,12 +73,27 @@ def test_restart_keeps_inboxes_readable(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data")
     inbox = create_inbox(server)
     send_mail(server, inbox["address"], make_message(inbox["address"], "Survives restarts"))
+    with server.client(inbox["token"]) as client:
+        listing = client.get(f"/api/v1/inboxes/{inbox['inbox_id']}/messages").json()
+        message_id = listing["messages"][0]["id"]
+        # The first read's parse and seen mark are written after the reply, with the next
+        # commit; stopping right away must still write them.
+        assert client.get(f"/api/v1/messages/{message_id}").json()["seen"] is True
+        listing = client.get(f"/api/v1/inboxes/{inbox['inbox_id']}/messages").json()
+        assert listing["messages"][0]["seen"] is True
     server.stop()
+    database = sqlite3.connect(tmp_path / "data" / "tempmail.sqlite3")
+    assert database.execute("SELECT seen, reading IS NOT NULL FROM messages").fetchall() == [(1, 1)]
+    database.close()
     again = start_server(tmp_path / "data")
     try:
         with again.client(inbox["token"]) as client:
             listing = client.get(f"/api/v1/inboxes/{inbox['inbox_id']}/messages").json()
             assert listing["messages"][0]["subject"] == "Survives restarts"
+            assert listing["messages"][0]["seen"] is True
+            assert client.get(f"/api/v1/messages/{message_id}").json()["subject"] == (
+                "Survives restarts"
+            )
         send_mail(again, inbox["address"], make_message(inbox["address"], "After restart"))
         with again.client(inbox["token"]) as client:
             assert client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").json()["message_count"] == 2
