@@ -20,7 +20,10 @@ MAX_DEPTH = 20
 MAX_PARTS = 1000
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_NOT_A_HEADER = re.compile(rb"^(?![\x21-\x39\x3b-\x7e]*:|[ \t]|From )", re.M)
+_HEADER_LINE = rb"(?:[\x21-\x39\x3b-\x7e]*:|[ \t]|From )"
+_FIRST_LINE_NOT_A_HEADER = re.compile(rb"(?!" + _HEADER_LINE + rb")")
+# Starts with a literal, so the search skips ahead in C from one line break to the next.
+_LINE_NOT_A_HEADER = re.compile(rb"\n(?!" + _HEADER_LINE + rb")")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _PARAM = re.compile(
     r""";\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)""", re.DOTALL
@@ -81,10 +84,12 @@ def split(raw: bytes) -> tuple[bytes, bytes]:
         return b"", raw[raw.index(b"\n") + 1 :]
     end = _HEADER_END.search(raw)
     block_end = len(raw) if end is None else end.start()
-    stray = _NOT_A_HEADER.search(raw, 0, block_end)
-    if stray is not None and stray.start() < block_end:
+    if _FIRST_LINE_NOT_A_HEADER.match(raw, 0, block_end):
+        return b"", raw
+    stray = _LINE_NOT_A_HEADER.search(raw, 0, block_end)
+    if stray is not None:
         # As the stdlib: the first line that cannot be a header starts the body.
-        return raw[: stray.start()], raw[stray.start() :]
+        return raw[: stray.start()], raw[stray.start() + 1 :]
     return raw[:block_end], b"" if end is None else raw[end.end() :]
 
 
@@ -124,22 +129,36 @@ def content_type(fields: dict[str, str], default: str = "text/plain") -> str:
     return kind
 
 
+def read(raw: bytes) -> tuple[dict[str, str], Iterator[Part]]:
+    """The message's own header fields, and its leaf parts as `leaves` gives them."""
+    block, body = split(raw)
+    fields = headers(block)
+    return fields, _counted(_entity(fields, body, "text/plain", 0))
+
+
 def leaves(raw: bytes) -> Iterator[Part]:
     """Every leaf part of the message, depth first, as the stdlib's `walk()` orders them.
 
     Raises TooComplex beyond MAX_DEPTH levels or MAX_PARTS parts.
     """
-    for count, part in enumerate(_walk(raw, "text/plain", 0), 1):
+    return read(raw)[1]
+
+
+def _counted(parts: Iterator[Part]) -> Iterator[Part]:
+    for count, part in enumerate(parts, 1):
         if count > MAX_PARTS:
             raise TooComplex(f"more than {MAX_PARTS} parts")
         yield part
 
 
 def _walk(entity: bytes, default: str, depth: int) -> Iterator[Part]:
+    block, body = split(entity)
+    return _entity(headers(block), body, default, depth)
+
+
+def _entity(fields: dict[str, str], body: bytes, default: str, depth: int) -> Iterator[Part]:
     if depth > MAX_DEPTH:
         raise TooComplex(f"nested deeper than {MAX_DEPTH}")
-    block, body = split(entity)
-    fields = headers(block)
     kind = content_type(fields, default)
     if kind == "message/rfc822":
         yield from _walk(body, "text/plain", depth + 1)

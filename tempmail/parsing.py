@@ -43,6 +43,12 @@ UNREADABLE_NOTE = (
 _BARE_CR = re.compile(rb"\r(?!\n)")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _WHITESPACE = re.compile(r"\s+")
+_ATOMS = r'[^\x00-\x20\x7f()<>@,;:\\".\[\]]+(?:\.[^\x00-\x20\x7f()<>@,;:\\".\[\]]+)*'
+_ADDRESS = _ATOMS + "@" + _ATOMS
+_SIMPLE_MAILBOX = re.compile(
+    r'[ \t]*(?:(?:"([^"\\\r\n]*)"|([^\x00-\x08\x0a-\x1f\x7f()<>@,;:\\"\[\]]*?))[ \t]*'
+    rf"<({_ADDRESS})>|({_ADDRESS}))[ \t]*"
+)
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
@@ -75,6 +81,8 @@ def _clean_header(value: str) -> str:
 
 def _decode_header(value: object) -> str:
     raw = str(value)
+    if "=?" not in raw:
+        return _clean_header(raw)  # no encoded words: what the stdlib would return, sooner
     try:
         decoded = str(email.header.make_header(email.header.decode_header(raw)))
     except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
@@ -82,8 +90,27 @@ def _decode_header(value: object) -> str:
     return _clean_header(decoded)
 
 
+def _mailbox(value: str) -> tuple[str, str] | None:
+    """The stdlib's (name, address) for the common `Name <a@b>`, `"Name" <a@b>`, `a@b` forms.
+
+    `email.utils.getaddresses` parses character by character in Python; most mail has one of
+    these shapes, and anything else (comments, groups, escapes, lists) is left to it.
+    """
+    match = _SIMPLE_MAILBOX.fullmatch(value)
+    if match is None:
+        return None
+    quoted, plain, address, bare = match.groups()
+    if bare is not None:
+        return "", bare
+    return (quoted if quoted is not None else " ".join(plain.split())), address
+
+
 def _addresses(values: list[str]) -> list[str]:
-    pairs = email.utils.getaddresses(values[:MAX_ADDRESSES])[:MAX_ADDRESSES]
+    simple = _mailbox(values[0]) if len(values) == 1 else None
+    if simple is not None:
+        pairs = [simple]
+    else:
+        pairs = email.utils.getaddresses(values[:MAX_ADDRESSES])[:MAX_ADDRESSES]
     result = []
     for name, address in pairs:
         name, address = _decode_header(name), _clean_header(address)
@@ -151,7 +178,7 @@ def _text_of(part: EmailMessage) -> str:
 
 
 def _preview(text: str) -> str:
-    flat = _WHITESPACE.sub(" ", text[: PREVIEW_LENGTH * 8]).strip()
+    flat = " ".join(text[: PREVIEW_LENGTH * 8].split())
     if len(flat) <= PREVIEW_LENGTH:
         return flat
     return flat[:PREVIEW_LENGTH].rsplit(" ", 1)[0] + "…"
@@ -234,13 +261,13 @@ def glance(raw: bytes) -> Glance:
     try:
         if _too_complex(raw):
             raise mimescan.TooComplex("over the parse caps")
-        top = mimescan.headers(mimescan.split(raw)[0])
+        top, parts = mimescan.read(raw)
         senders = _addresses([top["from"]]) if "from" in top else []
         subject = _decode_header(top["subject"]) if "subject" in top else ""
         texts: list[str] = []
         htmls: list[str] = []
         has_attachments = False
-        for part in mimescan.leaves(raw):
+        for part in parts:
             content_type = part.content_type
             body = part.disposition != "attachment" and not part.filename
             if body and content_type == "text/plain":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.header
+import email.utils
 import tomllib
 from email.message import EmailMessage
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tempmail import mimescan, records
+from tempmail import mimescan, parsing, records
 from tempmail.parsing import UNREADABLE_NOTE, Glance, glance, parse
 from tests.helpers import SMTP_POLICY, make_message
 
@@ -219,3 +221,28 @@ def test_generated_messages_agree(spec: MessageSpec) -> None:
 def test_glance_never_raises_and_always_encodes(pieces: list[bytes]) -> None:
     seen = glance(b"".join(pieces))
     records.encode(records.Summary(seen.sender, seen.subject, seen.preview, seen.has_attachments))
+
+
+_ADDRESS_TEXT = st.text(st.sampled_from(list('aZ09 \t."<>@,():;\\öé=?-_+')), max_size=40)
+_NAME = st.text(st.sampled_from(list('aZ \t.öé=?-"')), max_size=20)
+_ATOMS = st.text(st.sampled_from(list("aZ09.ö-_+=")), min_size=1, max_size=12)
+_MAILBOXES = st.one_of(
+    _ADDRESS_TEXT,
+    st.builds("{}<{}@{}>{}".format, _NAME, _ATOMS, _ATOMS, st.sampled_from(["", " ", "\t"])),
+    st.builds("{}@{}".format, _ATOMS, _ATOMS),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_MAILBOXES)
+def test_simple_mailbox_shortcut_matches_the_stdlib(value: str) -> None:
+    simple = parsing._mailbox(value)
+    if simple is not None:
+        assert [simple] == email.utils.getaddresses([value])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60).filter(lambda text: "=?" not in text))
+def test_plain_header_shortcut_matches_the_stdlib(value: str) -> None:
+    slow = str(email.header.make_header(email.header.decode_header(value)))
+    assert parsing._decode_header(value) == parsing._clean_header(slow)
