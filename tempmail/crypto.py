@@ -53,8 +53,14 @@ def new_key() -> bytes:
 
 
 def new_token() -> str:
-    """A fresh inbox token: 256 random bits, URL-safe base64 without padding."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh inbox token: 256 random bits, URL-safe base64 without padding.
+
+    Never one that starts with `-` (1 in 64 would): a command line such as
+    `tempmail inbox wait --token "$TOKEN"` would take it for an option.
+    """
+    while (token := secrets.token_urlsafe(TOKEN_BYTES)).startswith("-"):
+        pass
+    return token
 
 
 def token_digest(secret_key: bytes, token: str) -> bytes:

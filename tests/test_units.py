@@ -43,6 +43,14 @@ def test_seal_round_trip_and_binding() -> None:
     )
 
 
+def test_tokens_never_look_like_options() -> None:
+    # 1 in 64 URL-safe tokens started with "-", and `--token "$T"` then failed in argparse.
+    tokens = {crypto.new_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert not any(token.startswith("-") for token in tokens)
+    assert all(len(token) == 43 for token in tokens)
+
+
 def _inbox_keys(inbox_id: str) -> tuple[bytes, crypto.InboxPrivateKey]:
     server_key, token = crypto.new_key(), crypto.new_token()
     public, wrapped = crypto.new_inbox_keys(token, server_key, inbox_id)
