@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 # Deliveries per group commit at most (also bounds the inbox ids in one IN list).
 GROUP_LIMIT = 256
+MAILBOX_CACHE = 10_000
 _SQLITE_FULL = 13
 
 _MIGRATIONS: dict[int, str] = {
@@ -251,6 +253,59 @@ def _inbox(row: Iterable[object] | None) -> Inbox | None:
     return Inbox(*row)  # type: ignore[arg-type]
 
 
+class _Mailbox:
+    __slots__ = ("count", "inbox")
+
+    def __init__(self, inbox: Inbox, count: int) -> None:
+        self.inbox = inbox
+        self.count = count
+
+
+class _MailboxCache:
+    """Inboxes by address with their message counts: RCPT asks for one per recipient.
+
+    The store is the only writer, so it keeps this in step: its deliveries add to the counts,
+    and any other change to inboxes or messages empties it. A lookup that was under way while
+    anything was written is not kept, as it may predate the write.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._by_address: OrderedDict[str, _Mailbox] = OrderedDict()
+        self._by_id: dict[str, _Mailbox] = {}
+        self.version = 0
+
+    def get(self, address: str) -> tuple[Inbox, int] | None:
+        entry = self._by_address.get(address)
+        if entry is None:
+            return None
+        self._by_address.move_to_end(address)
+        return entry.inbox, entry.count
+
+    def keep(self, inbox: Inbox, count: int, version: int) -> None:
+        if version != self.version:
+            return
+        entry = _Mailbox(inbox, count)
+        self._by_address[inbox.address] = entry
+        self._by_id[inbox.id] = entry
+        while len(self._by_address) > self._capacity:
+            _, evicted = self._by_address.popitem(last=False)
+            del self._by_id[evicted.inbox.id]
+
+    def committed(self, counts: dict[str, int]) -> None:
+        """A group commit is over: these inboxes now hold exactly these many messages."""
+        self.version += 1
+        for inbox_id, count in counts.items():
+            entry = self._by_id.get(inbox_id)
+            if entry is not None:
+                entry.count = count
+
+    def clear(self) -> None:
+        self.version += 1
+        self._by_address.clear()
+        self._by_id.clear()
+
+
 class SQLiteStore:
     """`Store` over one SQLite file in WAL mode with `synchronous=FULL` and `secure_delete`."""
 
@@ -263,6 +318,7 @@ class SQLiteStore:
         # First-read results and seen marks not yet written, then those being written.
         self._notes: dict[tuple[str, str], _Note] = {}
         self._writing_notes: dict[tuple[str, str], _Note] = {}
+        self._mailboxes = _MailboxCache(MAILBOX_CACHE)
 
     @classmethod
     async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> SQLiteStore:
@@ -321,16 +377,22 @@ class SQLiteStore:
             log.info("database migrated to schema version %d", target)
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self, *, delivery: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. Except for deliveries, which keep it up to date themselves,
+        it empties the mailbox cache once it is over."""
         async with self._write_lock, _translated():
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield self._writer
-            except BaseException:
-                if self._writer.in_transaction:
-                    await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                except BaseException:
+                    if self._writer.in_transaction:
+                        await self._writer.execute("ROLLBACK")
+                    raise
+                await self._writer.execute("COMMIT")
+            finally:
+                if not delivery:
+                    self._mailboxes.clear()
 
     async def _fetchone(self, sql: str, parameters: Sequence[object]) -> sqlite3.Row | None:
         async with _translated(), self._reader.execute(sql, parameters) as cursor:
@@ -395,7 +457,11 @@ class SQLiteStore:
             return {str(row[0]) for row in await cursor.fetchall()}
 
     async def mailbox(self, address: str) -> tuple[Inbox, int] | None:
-        """The inbox at `address` and how many messages it holds, in one query."""
+        """The inbox at `address` and how many messages it holds (kept for the next RCPT)."""
+        cached = self._mailboxes.get(address)
+        if cached is not None:
+            return cached
+        version = self._mailboxes.version
         row = await self._fetchone(
             f"SELECT {_INBOX_COLUMNS}, (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
             " FROM inboxes WHERE address = ?",
@@ -403,7 +469,9 @@ class SQLiteStore:
         )
         if row is None:
             return None
-        return Inbox(*row[:-1]), int(row[-1])
+        inbox, count = Inbox(*row[:-1]), int(row[-1])
+        self._mailboxes.keep(inbox, count, version)
+        return inbox, count
 
     async def message_count(self, inbox_id: str) -> int:
         row = await self._fetchone("SELECT count(*) FROM messages WHERE inbox_id = ?", (inbox_id,))
@@ -452,7 +520,7 @@ class SQLiteStore:
             batch, self._queued = self._queued[:GROUP_LIMIT], self._queued[GROUP_LIMIT:]
             self._writing_notes, self._notes = self._notes, {}
             try:
-                results = await self._commit_group(batch, self._writing_notes)
+                results, counts = await self._commit_group(batch, self._writing_notes)
             except BaseException as error:
                 if self._writing_notes:
                     log.warning(
@@ -467,18 +535,20 @@ class SQLiteStore:
                 continue
             finally:
                 self._writing_notes = {}
+            self._mailboxes.committed(counts)
             for delivery, delivered in zip(batch, results, strict=True):
                 if not delivery.future.done():
                     delivery.future.set_result(delivered)
 
     async def _commit_group(
         self, batch: list[_Delivery], notes: dict[tuple[str, str], _Note]
-    ) -> list[list[str]]:
+    ) -> tuple[list[list[str]], dict[str, int]]:
+        """Store the batch in one transaction; returns who got what, and the inboxes' counts."""
         inbox_ids = sorted(
             {message.inbox_id for delivery in batch for message in delivery.messages}
         )
         marks = ", ".join("?" for _ in inbox_ids)
-        async with self._transaction() as db:
+        async with self._transaction(delivery=True) as db:
             if notes:
                 await db.executemany(
                     "UPDATE messages SET reading = coalesce(?, reading), seen = max(seen, ?)"
@@ -489,7 +559,7 @@ class SQLiteStore:
                     ],
                 )
             if not batch:
-                return []
+                return [], {}
             async with db.execute(
                 "SELECT id, expires_at, (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
                 f" FROM inboxes WHERE id IN ({marks})",
@@ -527,7 +597,7 @@ class SQLiteStore:
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-        return results
+        return results, {inbox_id: count for inbox_id, (_, count) in state.items()}
 
     async def list_messages(
         self, inbox_id: str, which: MessageFilter = EVERYTHING

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,41 @@ def test_full_mailbox(tmp_path: Path) -> None:
             code, text = client.rcpt(inbox["address"])
             assert (code, text[:5]) == (452, b"4.2.2")
         assert _count(server, inbox["token"], inbox["inbox_id"]) == 2
+        # RCPT answers from a cache the store keeps in step with every write.
+        with server.client(inbox["token"]) as api:
+            url = f"/api/v1/inboxes/{inbox['inbox_id']}/messages"
+            first = api.get(url).json()["messages"][0]["id"]
+            assert api.delete(f"/api/v1/messages/{first}").status_code == 200
+        with _session(server) as client:
+            client.mail("sender@example.com")
+            assert client.rcpt(inbox["address"])[0] == 250
+        send_raw(server, inbox["address"], data)
+        with _session(server) as client:
+            client.mail("sender@example.com")
+            assert client.rcpt(inbox["address"])[0] == 452
+        with server.client(inbox["token"]) as api:
+            assert api.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
+        with _session(server) as client:
+            client.mail("sender@example.com")
+            assert client.rcpt(inbox["address"])[0] == 550
+    finally:
+        server.stop()
+
+
+def test_rcpt_sees_lifetime_changes_at_once(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        inbox = create_inbox(server)
+        data = make_message(inbox["address"]).as_bytes(policy=SMTP_POLICY)
+        assert send_raw(server, inbox["address"], data) == {}
+        with server.client(inbox["token"]) as api:
+            url = f"/api/v1/inboxes/{inbox['inbox_id']}"
+            response = api.patch(url, json={"ttl_hours": 0.0001})  # ends in 0.36 s
+            assert response.status_code == 200, response.text
+        time.sleep(0.5)
+        with _session(server) as client:
+            client.mail("sender@example.com")
+            assert client.rcpt(inbox["address"])[0] == 550
     finally:
         server.stop()
 
