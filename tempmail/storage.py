@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 # Deliveries per group commit at most (also bounds the inbox ids in one IN list).
 GROUP_LIMIT = 256
-MAILBOX_CACHE = 10_000
+INBOX_CACHE = 10_000
 _SQLITE_FULL = 13
 
 _MIGRATIONS: dict[int, str] = {
@@ -261,28 +261,33 @@ class _Mailbox:
         self.count = count
 
 
-class _MailboxCache:
-    """Inboxes by address with their message counts: RCPT asks for one per recipient.
+class _InboxCache:
+    """Inboxes by address with their message counts (RCPT asks for one per recipient), and by
+    token digest (every API request authenticates).
 
-    The store is the only writer, so it keeps this in step: its deliveries add to the counts,
-    and any other change to inboxes or messages empties it. A lookup that was under way while
-    anything was written is not kept, as it may predate the write.
+    The store is the only writer, so it keeps this in step: its group commits set the counts,
+    and any other write transaction empties it. A lookup that was under way while something
+    was written is not kept, as it may predate the write.
     """
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._by_address: OrderedDict[str, _Mailbox] = OrderedDict()
         self._by_id: dict[str, _Mailbox] = {}
+        self._by_token: OrderedDict[bytes, Inbox] = OrderedDict()
         self.version = 0
+        """Changes with every write: for lookups of counts."""
+        self.inbox_version = 0
+        """Changes with every write to inboxes: for lookups by token."""
 
-    def get(self, address: str) -> tuple[Inbox, int] | None:
+    def mailbox(self, address: str) -> tuple[Inbox, int] | None:
         entry = self._by_address.get(address)
         if entry is None:
             return None
         self._by_address.move_to_end(address)
         return entry.inbox, entry.count
 
-    def keep(self, inbox: Inbox, count: int, version: int) -> None:
+    def keep_mailbox(self, inbox: Inbox, count: int, version: int) -> None:
         if version != self.version:
             return
         entry = _Mailbox(inbox, count)
@@ -291,6 +296,21 @@ class _MailboxCache:
         while len(self._by_address) > self._capacity:
             _, evicted = self._by_address.popitem(last=False)
             del self._by_id[evicted.inbox.id]
+
+    def by_token(self, digests: Sequence[bytes]) -> Inbox | None:
+        for digest in digests:
+            inbox = self._by_token.get(digest)
+            if inbox is not None:
+                self._by_token.move_to_end(digest)
+                return inbox
+        return None
+
+    def keep_token(self, inbox: Inbox, version: int) -> None:
+        if version != self.inbox_version:
+            return
+        self._by_token[inbox.token_digest] = inbox
+        while len(self._by_token) > self._capacity:
+            self._by_token.popitem(last=False)
 
     def committed(self, counts: dict[str, int]) -> None:
         """A group commit is over: these inboxes now hold exactly these many messages."""
@@ -302,8 +322,10 @@ class _MailboxCache:
 
     def clear(self) -> None:
         self.version += 1
+        self.inbox_version += 1
         self._by_address.clear()
         self._by_id.clear()
+        self._by_token.clear()
 
 
 class SQLiteStore:
@@ -318,7 +340,7 @@ class SQLiteStore:
         # First-read results and seen marks not yet written, then those being written.
         self._notes: dict[tuple[str, str], _Note] = {}
         self._writing_notes: dict[tuple[str, str], _Note] = {}
-        self._mailboxes = _MailboxCache(MAILBOX_CACHE)
+        self._inboxes = _InboxCache(INBOX_CACHE)
 
     @classmethod
     async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> SQLiteStore:
@@ -379,7 +401,7 @@ class SQLiteStore:
     @asynccontextmanager
     async def _transaction(self, *, delivery: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction. Except for deliveries, which keep it up to date themselves,
-        it empties the mailbox cache once it is over."""
+        it empties the inbox cache once it is over."""
         async with self._write_lock, _translated():
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
@@ -392,7 +414,7 @@ class SQLiteStore:
                 await self._writer.execute("COMMIT")
             finally:
                 if not delivery:
-                    self._mailboxes.clear()
+                    self._inboxes.clear()
 
     async def _fetchone(self, sql: str, parameters: Sequence[object]) -> sqlite3.Row | None:
         async with _translated(), self._reader.execute(sql, parameters) as cursor:
@@ -442,12 +464,19 @@ class SQLiteStore:
             )
 
     async def inbox_by_token(self, token_digests: Sequence[bytes]) -> Inbox | None:
+        cached = self._inboxes.by_token(token_digests)
+        if cached is not None:
+            return cached
+        version = self._inboxes.inbox_version
         marks = ", ".join("?" for _ in token_digests)
         row = await self._fetchone(
             f"SELECT {_INBOX_COLUMNS} FROM inboxes WHERE token_digest IN ({marks})",
             tuple(token_digests),
         )
-        return _inbox(row)
+        inbox = _inbox(row)
+        if inbox is not None:
+            self._inboxes.keep_token(inbox, version)
+        return inbox
 
     async def key_ids_in_use(self) -> set[str]:
         async with (
@@ -458,10 +487,10 @@ class SQLiteStore:
 
     async def mailbox(self, address: str) -> tuple[Inbox, int] | None:
         """The inbox at `address` and how many messages it holds (kept for the next RCPT)."""
-        cached = self._mailboxes.get(address)
+        cached = self._inboxes.mailbox(address)
         if cached is not None:
             return cached
-        version = self._mailboxes.version
+        version = self._inboxes.version
         row = await self._fetchone(
             f"SELECT {_INBOX_COLUMNS}, (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
             " FROM inboxes WHERE address = ?",
@@ -470,7 +499,7 @@ class SQLiteStore:
         if row is None:
             return None
         inbox, count = Inbox(*row[:-1]), int(row[-1])
-        self._mailboxes.keep(inbox, count, version)
+        self._inboxes.keep_mailbox(inbox, count, version)
         return inbox, count
 
     async def message_count(self, inbox_id: str) -> int:
@@ -535,7 +564,7 @@ class SQLiteStore:
                 continue
             finally:
                 self._writing_notes = {}
-            self._mailboxes.committed(counts)
+            self._inboxes.committed(counts)
             for delivery, delivered in zip(batch, results, strict=True):
                 if not delivery.future.done():
                     delivery.future.set_result(delivered)
