@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 
@@ -14,5 +13,5 @@ def now_ms() -> int:
 def iso_time(milliseconds: int) -> str:
     """Milliseconds since the epoch as ISO 8601 UTC, e.g. `2026-11-24T09:04:15.123Z`."""
     seconds, remainder = divmod(milliseconds, 1000)
-    moment = dt.datetime.fromtimestamp(seconds, dt.UTC).replace(microsecond=remainder * 1000)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # time.strftime over gmtime runs in C: a list of many messages formats one per row.
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{remainder:03d}Z"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tempmail import crypto, parsing
+from tempmail.clock import iso_time
 from tempmail.errors import IntegrityError, StorageError
 from tempmail.events import QUEUE_SIZE, Event, EventHub
 from tempmail.sanitize import Sanitizer, html_to_text
@@ -306,3 +308,12 @@ def test_fast_address_parsing_agrees_with_aiosmtpd(argument: str) -> None:
     session = _Session.__new__(_Session)
     reference = SMTP.__new__(SMTP)
     assert session._getaddr(argument) == reference._getaddr(argument)
+
+
+@pytest.mark.parametrize(
+    "milliseconds", [0, 1, 999, 1_000, 1_795_597_455_123, 4_102_444_799_999, 951_782_400_000]
+)
+def test_iso_time_matches_datetime(milliseconds: int) -> None:
+    moment = dt.datetime.fromtimestamp(milliseconds / 1000, dt.UTC)
+    expected = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}Z"
+    assert iso_time(milliseconds) == expected
