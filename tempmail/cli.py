@@ -127,6 +127,8 @@ def server_config(app: Starlette, host: str, port: int, log_level: str = "info")
         lifespan="on",
         # uvloop when installed (a dependency on Linux): ~35% more SMTP messages per second.
         loop="auto",
+        # httptools (a dependency) parses HTTP in C; uvicorn's fallback, h11, is pure Python.
+        http="httptools",
         log_config=None,
         log_level=log_level,
         proxy_headers=False,
