@@ -416,9 +416,18 @@ class SQLiteStore:
                 if not delivery:
                     self._inboxes.clear()
 
+    async def _fetchall(self, sql: str, parameters: Sequence[object]) -> list[sqlite3.Row]:
+        """All rows in one trip to the reader's thread.
+
+        aiosqlite's cursor API costs a trip each to execute, fetch and close, and under load
+        each trip waits about two turns of the event loop.
+        """
+        async with _translated():
+            return list(await self._reader.execute_fetchall(sql, parameters))
+
     async def _fetchone(self, sql: str, parameters: Sequence[object]) -> sqlite3.Row | None:
-        async with _translated(), self._reader.execute(sql, parameters) as cursor:
-            return await cursor.fetchone()
+        rows = await self._fetchall(sql, parameters)
+        return rows[0] if rows else None
 
     async def get_meta(self, key: str) -> bytes | None:
         row = await self._fetchone("SELECT value FROM meta WHERE key = ?", (key,))
@@ -444,12 +453,11 @@ class SQLiteStore:
         """Insert the inbox unless its address is taken or still quarantined."""
         try:
             async with self._transaction() as db:
-                async with db.execute(
+                if await db.execute_fetchall(
                     "SELECT 1 FROM quarantine WHERE address = ? AND until > ?",
                     (inbox.address, now),
-                ) as cursor:
-                    if await cursor.fetchone() is not None:
-                        raise AddressQuarantined(inbox.address)
+                ):
+                    raise AddressQuarantined(inbox.address)
                 await db.execute(
                     f"INSERT INTO inboxes ({_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     msgspec.structs.astuple(inbox),
@@ -479,11 +487,9 @@ class SQLiteStore:
         return inbox
 
     async def key_ids_in_use(self) -> set[str]:
-        async with (
-            _translated(),
-            self._reader.execute("SELECT DISTINCT key_id FROM inboxes") as cursor,
-        ):
-            return {str(row[0]) for row in await cursor.fetchall()}
+        return {
+            str(row[0]) for row in await self._fetchall("SELECT DISTINCT key_id FROM inboxes", ())
+        }
 
     async def mailbox(self, address: str) -> tuple[Inbox, int] | None:
         """The inbox at `address` and how many messages it holds (kept for the next RCPT)."""
@@ -589,12 +595,15 @@ class SQLiteStore:
                 )
             if not batch:
                 return [], {}
-            async with db.execute(
-                "SELECT id, expires_at, (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
-                f" FROM inboxes WHERE id IN ({marks})",
-                inbox_ids,
-            ) as cursor:
-                state = {row[0]: [int(row[1]), int(row[2])] for row in await cursor.fetchall()}
+            state = {
+                row[0]: [int(row[1]), int(row[2])]
+                for row in await db.execute_fetchall(
+                    "SELECT id, expires_at,"
+                    " (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
+                    f" FROM inboxes WHERE id IN ({marks})",
+                    inbox_ids,
+                )
+            }
             rows: list[tuple[object, ...]] = []
             results: list[list[str]] = []
             for delivery in batch:
@@ -644,15 +653,11 @@ class SQLiteStore:
             parameters.append(which.after_time)
         if which.unseen_only:
             conditions.append("seen = 0")
-        async with (
-            _translated(),
-            self._reader.execute(
-                "SELECT id, received_at, size, summary, seen FROM messages"
-                f" WHERE {' AND '.join(conditions)} ORDER BY seq DESC",
-                parameters,
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+        rows = await self._fetchall(
+            "SELECT id, received_at, size, summary, seen FROM messages"
+            f" WHERE {' AND '.join(conditions)} ORDER BY seq DESC",
+            parameters,
+        )
         summaries = []
         for row in rows:
             seen = bool(row[4])
@@ -697,13 +702,14 @@ class SQLiteStore:
     async def delete_inbox(self, inbox_id: str, quarantine_until: int) -> bool:
         """Delete the inbox (messages cascade) and hold its address until `quarantine_until`."""
         async with self._transaction() as db:
-            async with db.execute(
-                "DELETE FROM inboxes WHERE id = ? RETURNING address", (inbox_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
+            deleted = list(
+                await db.execute_fetchall(
+                    "DELETE FROM inboxes WHERE id = ? RETURNING address", (inbox_id,)
+                )
+            )
+            if not deleted:
                 return False
-            await self._quarantine(db, [(str(row[0]), quarantine_until)])
+            await self._quarantine(db, [(str(deleted[0][0]), quarantine_until)])
             return True
 
     @staticmethod
@@ -721,13 +727,14 @@ class SQLiteStore:
         entries that have run out are dropped.
         """
         async with self._transaction() as db:
-            async with db.execute(
-                "DELETE FROM inboxes WHERE id IN"
-                " (SELECT id FROM inboxes WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
-                " RETURNING id, address, expires_at",
-                (now, batch_size),
-            ) as cursor:
-                rows = await cursor.fetchall()
+            rows = list(
+                await db.execute_fetchall(
+                    "DELETE FROM inboxes WHERE id IN"
+                    " (SELECT id FROM inboxes WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
+                    " RETURNING id, address, expires_at",
+                    (now, batch_size),
+                )
+            )
             await self._quarantine(db, [(str(row[1]), int(row[2]) + quarantine_ms) for row in rows])
             await db.execute("DELETE FROM quarantine WHERE until <= ?", (now,))
         return [str(row[0]) for row in rows]
@@ -751,17 +758,13 @@ class SQLiteStore:
 
     async def list_inboxes(self, limit: int, offset: int) -> tuple[int, list[InboxUsage]]:
         total = await self._fetchone("SELECT count(*) FROM inboxes", ())
-        async with (
-            _translated(),
-            self._reader.execute(
-                "SELECT i.id, i.address, i.created_at, i.expires_at,"
-                " count(m.seq), coalesce(sum(m.size), 0)"
-                " FROM inboxes AS i LEFT JOIN messages AS m ON m.inbox_id = i.id"
-                " GROUP BY i.id ORDER BY i.created_at, i.id LIMIT ? OFFSET ?",
-                (limit, offset),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+        rows = await self._fetchall(
+            "SELECT i.id, i.address, i.created_at, i.expires_at,"
+            " count(m.seq), coalesce(sum(m.size), 0)"
+            " FROM inboxes AS i LEFT JOIN messages AS m ON m.inbox_id = i.id"
+            " GROUP BY i.id ORDER BY i.created_at, i.id LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
         return int(total[0]) if total else 0, [InboxUsage(*row) for row in rows]
 
     async def ping(self) -> None:
