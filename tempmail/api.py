@@ -24,7 +24,7 @@ from tempmail.clock import iso_time, now_ms
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from tempmail.events import Event, EventHub
 from tempmail.inboxes import Access, Inboxes
-from tempmail.records import Content
+from tempmail.records import Content, Reading
 from tempmail.responses import NO_STORE, encode, json_response
 from tempmail.sanitize import Sanitizer
 from tempmail.storage import MessageFilter, MessageRow
@@ -270,17 +270,20 @@ async def get_message(request: Request) -> Response:
     access = await _access(request)
     inboxes: Inboxes = request.state.inboxes
     row = await inboxes.get_row(access, request.path_params["message_id"])
-    content, reading = await inboxes.open_reading(access, row, mark_seen=True)
     sanitizer: Sanitizer = request.state.sanitizer
-    inline = {
-        item.content_id: (item.content_type, item.data)
-        for item in reading.attachments
-        if item.content_id
-    }
-    body_html, blocked = (
-        await asyncio.to_thread(sanitizer.clean, reading.html, inline, allow_remote)
-        if reading.html
-        else ("", 0)
+
+    def render(reading: Reading) -> tuple[str, int]:
+        if not reading.html:
+            return "", 0
+        inline = {
+            item.content_id: (item.content_type, item.data)
+            for item in reading.attachments
+            if item.content_id
+        }
+        return sanitizer.clean(reading.html, inline, allow_remote)
+
+    content, reading, (body_html, blocked) = await inboxes.open_reading(
+        access, row, render, mark_seen=True
     )
     return json_response(
         wire.MessageDetail(
@@ -341,7 +344,7 @@ async def get_attachment(request: Request) -> Response:
     access = await _access(request)
     inboxes: Inboxes = request.state.inboxes
     row = await inboxes.get_row(access, request.path_params["message_id"])
-    _, reading = await inboxes.open_reading(access, row)
+    _, reading, _ = await inboxes.open_reading(access, row, lambda reading: None)
     wanted = request.path_params["attachment_id"]
     for item in reading.attachments:
         if item.id == wanted:

@@ -13,6 +13,7 @@ import secrets
 import string
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 
 import msgspec
 
@@ -37,6 +38,8 @@ from tempmail.storage import (
 )
 
 log = logging.getLogger(__name__)
+
+Rendered = TypeVar("Rendered")
 
 ADDRESS_ALPHABET = string.ascii_lowercase + string.digits
 HOUR_MS = 3_600_000
@@ -280,29 +283,37 @@ class Inboxes:
         )
 
     async def open_reading(
-        self, access: Access, row: MessageRow, mark_seen: bool = False
-    ) -> tuple[records.Content, records.Reading]:
-        """The content and the full parse with codes and links, in one trip to a worker thread.
+        self,
+        access: Access,
+        row: MessageRow,
+        render: Callable[[records.Reading], Rendered],
+        mark_seen: bool = False,
+    ) -> tuple[records.Content, records.Reading, Rendered]:
+        """The content, the full parse with codes and links, and `render(parse)`, all in one
+        trip to a worker thread (under load every trip waits for turns of the event loop).
 
         The parse is made and sealed on the first read. It, and with `mark_seen` the fact that
         the message was read, are handed to the store to write with its next commit; the reader
         does not wait for that write.
         """
 
-        def work() -> tuple[records.Content, records.Reading, bytes | None]:
-            content = self._content(access, row)
+        def work() -> tuple[records.Content, records.Reading, bytes | None, Rendered]:
+            private = self.private_key(access)
+            content = records.decode_content(
+                _open(private, access.inbox.id, row.id, records.CONTENT_PART, row.content)
+            )
+            sealed = None
             if row.reading is None:
                 reading, sealed = _read(access.inbox, row.id, content.raw)
-                return content, reading, sealed
-            opened = _open(
-                self.private_key(access), access.inbox.id, row.id, records.READING_PART, row.reading
-            )
-            return content, records.decode_reading(opened), None
+            else:
+                opened = _open(private, access.inbox.id, row.id, records.READING_PART, row.reading)
+                reading = records.decode_reading(opened)
+            return content, reading, sealed, render(reading)
 
-        content, reading, sealed = await asyncio.to_thread(work)
+        content, reading, sealed, rendered = await asyncio.to_thread(work)
         if sealed is not None or (mark_seen and not row.seen):
             self._store.note_reading(access.inbox.id, row.id, sealed, seen=mark_seen)
-        return content, reading
+        return content, reading, rendered
 
     async def has_message(self, access: Access, message_id: str) -> bool:
         return await self._store.has_message(access.inbox.id, message_id)
