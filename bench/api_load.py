@@ -40,7 +40,7 @@ class ApiResult:
     list: Latency
     read: Latency
     health: Latency
-    """`GET /health` every HEALTH_INTERVAL: no database, no crypto; how long the loop takes to answer."""
+    """`GET /health` every HEALTH_INTERVAL: the loop's delay plus one database trip, no route work."""
     empty_lists: int
     errors: dict[str, int]
     client_cpu_percent: float

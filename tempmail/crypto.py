@@ -125,9 +125,13 @@ def _open_key(private: X25519PrivateKey, ephemeral_public: bytes) -> AESGCM:
 
 
 def _seal_key(shared: bytes, ephemeral_public: bytes, inbox_public: bytes) -> AESGCM:
+    return AESGCM(_seal_key_bytes(shared, ephemeral_public, inbox_public))
+
+
+def _seal_key_bytes(shared: bytes, ephemeral_public: bytes, inbox_public: bytes) -> bytes:
     if hmac.compare_digest(shared, _ZERO):
         raise IntegrityError("all-zero X25519 shared secret")
-    return AESGCM(_hkdf(shared, ephemeral_public + inbox_public, SEAL_INFO))
+    return _hkdf(shared, ephemeral_public + inbox_public, SEAL_INFO)
 
 
 def seal(inbox_public: bytes, inbox_id: str, message_id: str, part: str, plaintext: bytes) -> bytes:
@@ -144,18 +148,21 @@ class _Exchange:
         ephemeral = X25519PrivateKey.generate()
         ephemeral_public = ephemeral.public_key().public_bytes_raw()
         shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(inbox_public))
-        self.key = _seal_key(shared, ephemeral_public, inbox_public)
+        # The raw key, not an AESGCM object: that holds ~2.5 KB of cipher state, and
+        # SealingKeys keeps thousands of these.
+        self.key = _seal_key_bytes(shared, ephemeral_public, inbox_public)
         self.header = bytes([SEAL_VERSION]) + ephemeral_public
         self.made_at = made_at
         self.uses = 0
 
     def seal(self, inbox_id: str, message_id: str, parts: dict[str, bytes]) -> dict[str, bytes]:
         self.uses += 1
+        cipher = AESGCM(self.key)
         sealed = {}
         for part, plaintext in parts.items():
             nonce = os.urandom(NONCE_BYTES)
             associated = _associated_data(inbox_id, message_id, part)
-            sealed[part] = self.header + nonce + self.key.encrypt(nonce, plaintext, associated)
+            sealed[part] = self.header + nonce + cipher.encrypt(nonce, plaintext, associated)
         return sealed
 
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 # Deliveries per group commit at most (also bounds the inbox ids in one IN list).
 GROUP_LIMIT = 256
-INBOX_CACHE = 10_000
+INBOX_CACHE = 4_096
 _SQLITE_FULL = 13
 
 _MIGRATIONS: dict[int, str] = {
