@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ import aiosqlite
 import msgspec
 
 from tempmail.errors import StorageError
+from tempmail.inboxcache import InboxCache
 
 log = logging.getLogger(__name__)
 
@@ -253,81 +253,6 @@ def _inbox(row: Iterable[object] | None) -> Inbox | None:
     return Inbox(*row)  # type: ignore[arg-type]
 
 
-class _Mailbox:
-    __slots__ = ("count", "inbox")
-
-    def __init__(self, inbox: Inbox, count: int) -> None:
-        self.inbox = inbox
-        self.count = count
-
-
-class _InboxCache:
-    """Inboxes by address with their message counts (RCPT asks for one per recipient), and by
-    token digest (every API request authenticates).
-
-    The store is the only writer, so it keeps this in step: its group commits set the counts,
-    and any other write transaction empties it. A lookup that was under way while something
-    was written is not kept, as it may predate the write.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._by_address: OrderedDict[str, _Mailbox] = OrderedDict()
-        self._by_id: dict[str, _Mailbox] = {}
-        self._by_token: OrderedDict[bytes, Inbox] = OrderedDict()
-        self.version = 0
-        """Changes with every write: for lookups of counts."""
-        self.inbox_version = 0
-        """Changes with every write to inboxes: for lookups by token."""
-
-    def mailbox(self, address: str) -> tuple[Inbox, int] | None:
-        entry = self._by_address.get(address)
-        if entry is None:
-            return None
-        self._by_address.move_to_end(address)
-        return entry.inbox, entry.count
-
-    def keep_mailbox(self, inbox: Inbox, count: int, version: int) -> None:
-        if version != self.version:
-            return
-        entry = _Mailbox(inbox, count)
-        self._by_address[inbox.address] = entry
-        self._by_id[inbox.id] = entry
-        while len(self._by_address) > self._capacity:
-            _, evicted = self._by_address.popitem(last=False)
-            del self._by_id[evicted.inbox.id]
-
-    def by_token(self, digests: Sequence[bytes]) -> Inbox | None:
-        for digest in digests:
-            inbox = self._by_token.get(digest)
-            if inbox is not None:
-                self._by_token.move_to_end(digest)
-                return inbox
-        return None
-
-    def keep_token(self, inbox: Inbox, version: int) -> None:
-        if version != self.inbox_version:
-            return
-        self._by_token[inbox.token_digest] = inbox
-        while len(self._by_token) > self._capacity:
-            self._by_token.popitem(last=False)
-
-    def committed(self, counts: dict[str, int]) -> None:
-        """A group commit is over: these inboxes now hold exactly these many messages."""
-        self.version += 1
-        for inbox_id, count in counts.items():
-            entry = self._by_id.get(inbox_id)
-            if entry is not None:
-                entry.count = count
-
-    def clear(self) -> None:
-        self.version += 1
-        self.inbox_version += 1
-        self._by_address.clear()
-        self._by_id.clear()
-        self._by_token.clear()
-
-
 class SQLiteStore:
     """`Store` over one SQLite file in WAL mode with `synchronous=FULL` and `secure_delete`."""
 
@@ -340,7 +265,7 @@ class SQLiteStore:
         # First-read results and seen marks not yet written, then those being written.
         self._notes: dict[tuple[str, str], _Note] = {}
         self._writing_notes: dict[tuple[str, str], _Note] = {}
-        self._inboxes = _InboxCache(INBOX_CACHE)
+        self._inboxes = InboxCache(INBOX_CACHE)
 
     @classmethod
     async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> SQLiteStore:
