@@ -257,19 +257,23 @@ def _flag(request: Request, name: str) -> bool:
     raise BadRequest(f"Query parameter {name} must be true or false.")
 
 
-async def _content(request: Request) -> tuple[Access, MessageRow, Content]:
+async def _message_row(request: Request) -> tuple[Access, MessageRow]:
     access = await _access(request)
     inboxes: Inboxes = request.state.inboxes
-    row = await inboxes.get_row(access, request.path_params["message_id"])
+    return access, await inboxes.get_row(access, request.path_params["message_id"])
+
+
+async def _content(request: Request) -> tuple[Access, MessageRow, Content]:
+    access, row = await _message_row(request)
+    inboxes: Inboxes = request.state.inboxes
     return access, row, await inboxes.open_content(access, row)
 
 
 async def get_message(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}"""
     allow_remote = _flag(request, "remote_images")
-    access = await _access(request)
+    access, row = await _message_row(request)
     inboxes: Inboxes = request.state.inboxes
-    row = await inboxes.get_row(access, request.path_params["message_id"])
     sanitizer: Sanitizer = request.state.sanitizer
 
     def render(reading: Reading) -> tuple[str, int]:
@@ -341,9 +345,8 @@ async def get_raw(request: Request) -> Response:
 
 async def get_attachment(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}/attachments/{attachment_id}"""
-    access = await _access(request)
+    access, row = await _message_row(request)
     inboxes: Inboxes = request.state.inboxes
-    row = await inboxes.get_row(access, request.path_params["message_id"])
     _, reading, _ = await inboxes.open_reading(access, row, lambda reading: None)
     wanted = request.path_params["attachment_id"]
     for item in reading.attachments:

@@ -121,14 +121,10 @@ def _open_key(private: X25519PrivateKey, ephemeral_public: bytes) -> AESGCM:
     except ValueError:
         # cryptography refuses low-order points itself on some backends.
         raise IntegrityError("invalid ephemeral key") from None
-    return _seal_key(shared, ephemeral_public, private.public_key().public_bytes_raw())
+    return AESGCM(_seal_key(shared, ephemeral_public, private.public_key().public_bytes_raw()))
 
 
-def _seal_key(shared: bytes, ephemeral_public: bytes, inbox_public: bytes) -> AESGCM:
-    return AESGCM(_seal_key_bytes(shared, ephemeral_public, inbox_public))
-
-
-def _seal_key_bytes(shared: bytes, ephemeral_public: bytes, inbox_public: bytes) -> bytes:
+def _seal_key(shared: bytes, ephemeral_public: bytes, inbox_public: bytes) -> bytes:
     if hmac.compare_digest(shared, _ZERO):
         raise IntegrityError("all-zero X25519 shared secret")
     return _hkdf(shared, ephemeral_public + inbox_public, SEAL_INFO)
@@ -150,7 +146,7 @@ class _Exchange:
         shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(inbox_public))
         # The raw key, not an AESGCM object: that holds ~2.5 KB of cipher state, and
         # SealingKeys keeps thousands of these.
-        self.key = _seal_key_bytes(shared, ephemeral_public, inbox_public)
+        self.key = _seal_key(shared, ephemeral_public, inbox_public)
         self.header = bytes([SEAL_VERSION]) + ephemeral_public
         self.made_at = made_at
         self.uses = 0

@@ -84,6 +84,12 @@ def _open(
         raise
 
 
+def _content(private: crypto.InboxPrivateKey, inbox_id: str, row: MessageRow) -> records.Content:
+    return records.decode_content(
+        _open(private, inbox_id, row.id, records.CONTENT_PART, row.content)
+    )
+
+
 def _read(inbox: Inbox, message_id: str, raw: bytes) -> tuple[records.Reading, bytes]:
     parsed = parse(raw)
     found = extract(parsed.subject, parsed.text, parsed.html) if parsed.displayable else None
@@ -273,13 +279,8 @@ class Inboxes:
 
     async def open_content(self, access: Access, row: MessageRow) -> records.Content:
         """The raw source and envelope recipients, sealed at delivery."""
-        return await asyncio.to_thread(self._content, access, row)
-
-    def _content(self, access: Access, row: MessageRow) -> records.Content:
-        return records.decode_content(
-            _open(
-                self.private_key(access), access.inbox.id, row.id, records.CONTENT_PART, row.content
-            )
+        return await asyncio.to_thread(
+            lambda: _content(self.private_key(access), access.inbox.id, row)
         )
 
     async def open_reading(
@@ -299,9 +300,7 @@ class Inboxes:
 
         def work() -> tuple[records.Content, records.Reading, bytes | None, Rendered]:
             private = self.private_key(access)
-            content = records.decode_content(
-                _open(private, access.inbox.id, row.id, records.CONTENT_PART, row.content)
-            )
+            content = _content(private, access.inbox.id, row)
             sealed = None
             if row.reading is None:
                 reading, sealed = _read(access.inbox, row.id, content.raw)

@@ -178,7 +178,7 @@ def _text_of(part: EmailMessage) -> str:
 
 
 def _preview(text: str) -> str:
-    flat = " ".join(text[: PREVIEW_LENGTH * 8].split())
+    flat = " ".join(text[:_PREVIEW_SOURCE].split())
     if len(flat) <= PREVIEW_LENGTH:
         return flat
     return flat[:PREVIEW_LENGTH].rsplit(" ", 1)[0] + "…"
