@@ -30,6 +30,8 @@ SCHEMA_VERSION = 1
 # Deliveries per group commit at most (also bounds the inbox ids in one IN list).
 GROUP_LIMIT = 256
 INBOX_CACHE = 4_096
+# A message list as `list_messages` reads it: (seq, id, received_at, size, hex summary, seen).
+_LIST_ROWS = msgspec.json.Decoder(list[tuple[int, str, int, int, str, int]])
 _SQLITE_FULL = 13
 
 _MIGRATIONS: dict[int, str] = {
@@ -324,9 +326,12 @@ class SQLiteStore:
             log.info("database migrated to schema version %d", target)
 
     @asynccontextmanager
-    async def _transaction(self, *, delivery: bool = False) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction. Except for deliveries, which keep it up to date themselves,
-        it empties the inbox cache once it is over."""
+    async def _transaction(
+        self, *, changes_inboxes: bool = True
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. With `changes_inboxes` (an inbox row, or the count of its
+        messages, may change) it empties the inbox cache once it is over; group commits keep
+        the cache up to date themselves, and the rest write nothing the cache holds."""
         async with self._write_lock, _translated():
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
@@ -338,7 +343,7 @@ class SQLiteStore:
                     raise
                 await self._writer.execute("COMMIT")
             finally:
-                if not delivery:
+                if changes_inboxes:
                     self._inboxes.clear()
 
     async def _fetchall(self, sql: str, parameters: Sequence[object]) -> list[sqlite3.Row]:
@@ -359,7 +364,7 @@ class SQLiteStore:
         return None if row is None else bytes(row[0])
 
     async def set_meta(self, key: str, value: bytes) -> None:
-        async with self._transaction() as db:
+        async with self._transaction(changes_inboxes=False) as db:
             await db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -367,7 +372,7 @@ class SQLiteStore:
             )
 
     async def delete_meta(self, key: str) -> None:
-        async with self._transaction() as db:
+        async with self._transaction(changes_inboxes=False) as db:
             await db.execute("DELETE FROM meta WHERE key = ?", (key,))
 
     async def count_inboxes(self) -> int:
@@ -376,8 +381,9 @@ class SQLiteStore:
 
     async def create_inbox(self, inbox: Inbox, now: int) -> None:
         """Insert the inbox unless its address is taken or still quarantined."""
+        # No cached entry can be stale: lookups that found no inbox were not kept.
         try:
-            async with self._transaction() as db:
+            async with self._transaction(changes_inboxes=False) as db:
                 if await db.execute_fetchall(
                     "SELECT 1 FROM quarantine WHERE address = ? AND until > ?",
                     (inbox.address, now),
@@ -508,7 +514,7 @@ class SQLiteStore:
             {message.inbox_id for delivery in batch for message in delivery.messages}
         )
         marks = ", ".join("?" for _ in inbox_ids)
-        async with self._transaction(delivery=True) as db:
+        async with self._transaction(changes_inboxes=False) as db:
             if notes:
                 await db.executemany(
                     "UPDATE messages SET reading = coalesce(?, reading), seen = max(seen, ?)"
@@ -578,20 +584,28 @@ class SQLiteStore:
             parameters.append(which.after_time)
         if which.unseen_only:
             conditions.append("seen = 0")
-        rows = await self._fetchall(
-            "SELECT id, received_at, size, summary, seen FROM messages"
-            f" WHERE {' AND '.join(conditions)} ORDER BY seq DESC",
+        # One row holding the whole list: the reader's thread lets go of the GIL around every
+        # row it steps through, and while the event loop and worker threads are busy, taking
+        # it back can wait out a switch interval (5 ms) each time.
+        found = await self._fetchone(
+            "SELECT json_group_array(json_array(seq, id, received_at, size, hex(summary), seen))"
+            f" FROM messages WHERE {' AND '.join(conditions)}",
             parameters,
         )
+        rows = _LIST_ROWS.decode(found[0]) if found is not None else []
+        rows.sort(reverse=True)
         summaries = []
-        for row in rows:
-            seen = bool(row[4])
-            if not seen and (self._notes or self._writing_notes):
-                note = self._noted(inbox_id, row[0])
+        noted = bool(self._notes or self._writing_notes)
+        for _, message_id, received_at, size, summary, seen_flag in rows:
+            seen = bool(seen_flag)
+            if not seen and noted:
+                note = self._noted(inbox_id, message_id)
                 seen = note is not None and note.seen
                 if seen and which.unseen_only:
                     continue
-            summaries.append(MessageSummaryRow(row[0], row[1], row[2], bytes(row[3]), seen))
+            summaries.append(
+                MessageSummaryRow(message_id, received_at, size, bytes.fromhex(summary), seen)
+            )
         return summaries
 
     async def has_message(self, inbox_id: str, message_id: str) -> bool:
@@ -651,7 +665,7 @@ class SQLiteStore:
         Their addresses are held for `quarantine_ms` after they expired, and quarantine
         entries that have run out are dropped.
         """
-        async with self._transaction() as db:
+        async with self._transaction(changes_inboxes=False) as db:
             rows = list(
                 await db.execute_fetchall(
                     "DELETE FROM inboxes WHERE id IN"
@@ -662,6 +676,9 @@ class SQLiteStore:
             )
             await self._quarantine(db, [(str(row[1]), int(row[2]) + quarantine_ms) for row in rows])
             await db.execute("DELETE FROM quarantine WHERE until <= ?", (now,))
+        if rows:
+            # Most passes delete nothing; only those that do drop what the cache holds.
+            self._inboxes.clear()
         return [str(row[0]) for row in rows]
 
     async def checkpoint(self) -> None:
