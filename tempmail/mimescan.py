@@ -35,6 +35,20 @@ class TooComplex(Exception):
     """The message nests or splits deeper than a summary is worth reading."""
 
 
+class Unusual(Exception):
+    """In `strict` mode: the message has a shape this module does not read as the stdlib would
+    in every detail (see `read`), so a full parse should be left to the stdlib."""
+
+
+# In strict mode, the only transfer encodings accepted: the stdlib also undoes uuencode.
+SIMPLE_ENCODINGS = frozenset({"", "7bit", "8bit", "binary", "base64", "quoted-printable"})
+_BARE_CR = re.compile(rb"\r(?!\n)")
+# A MIME header value that the stdlib and `parameters` read alike: no comments, quoted pairs,
+# RFC 2231 continuations or charsets, or encoded words.
+_PLAIN_MIME_VALUE = re.compile(r"[^()\\*\x00-\x08\x0a-\x1f\x7f-\U0010ffff]*")
+_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """One leaf of the MIME tree: its headers and its still transfer-encoded body."""
@@ -55,12 +69,13 @@ class Part:
 
     @property
     def filename(self) -> str | None:
-        """The `filename` of Content-Disposition, else the `name` of Content-Type (as the stdlib)."""
+        """The `filename` of Content-Disposition, else the `name` of Content-Type, stripped
+        (as the stdlib's `get_filename()`; RFC 2231 values are not decoded)."""
         for header, name in (("content-disposition", "filename"), ("content-type", "name")):
             params = parameters(self.headers.get(header, ""))
             for key in (name, name + "*", name + "*0", name + "*0*"):
                 if key in params:
-                    return params[key]
+                    return params[key].strip()
         return None
 
     def charset(self) -> str | None:
@@ -93,17 +108,25 @@ def split(raw: bytes) -> tuple[bytes, bytes]:
     return raw[:block_end], b"" if end is None else raw[end.end() :]
 
 
-def headers(block: bytes) -> dict[str, str]:
-    """Lower-cased field name to its first value, unfolded, read as UTF-8 (RFC 6532)."""
+def fields(block: bytes) -> list[tuple[str, str]]:
+    """Every header field in order: lower-cased name, unfolded value, read as UTF-8 (RFC 6532)."""
     text = block.decode("utf-8", "replace")
-    fields: dict[str, str] = {}
+    found = []
     for line in _FOLD.sub("", text).split("\n"):
         name, colon, value = line.rstrip("\r").partition(":")
         key = name.lower()
         # As the stdlib: a field name is printable and has no white space in it.
-        if colon and key and key.isprintable() and " " not in key and key not in fields:
-            fields[key] = value.strip()
-    return fields
+        if colon and key and key.isprintable() and " " not in key:
+            found.append((key, value.lstrip(" \t")))  # as the stdlib, which keeps trailing blanks
+    return found
+
+
+def headers(block: bytes) -> dict[str, str]:
+    """Lower-cased field name to its first value (as the stdlib's `message[name]`)."""
+    first: dict[str, str] = {}
+    for key, value in fields(block):
+        first.setdefault(key, value)
+    return first
 
 
 def parameters(value: str) -> dict[str, str]:
@@ -132,8 +155,40 @@ def content_type(fields: dict[str, str], default: str = "text/plain") -> str:
 def read(raw: bytes) -> tuple[dict[str, str], Iterator[Part]]:
     """The message's own header fields, and its leaf parts as `leaves` gives them."""
     block, body = split(raw)
-    fields = headers(block)
-    return fields, _counted(_entity(fields, body, "text/plain", 0))
+    top = headers(block)
+    return top, _counted(_entity(top, body, "text/plain", 0, strict=False))
+
+
+def read_strict(raw: bytes) -> tuple[list[tuple[str, str]], Iterator[Part]]:
+    """All of the message's own header fields, and its leaf parts, for a full parse.
+
+    Raises `Unusual` (possibly only while the parts are iterated) where this module's reading
+    could differ from the stdlib's in a detail a reader sees: a bare CR (the stdlib ends lines
+    there), a transfer encoding other than those in SIMPLE_ENCODINGS, or a Content-Type or
+    Content-Disposition with comments, quoted pairs, RFC 2231 parameters, encoded words or
+    more than one slash in the type. Well-formed mail has none of these.
+    """
+    if _BARE_CR.search(raw):
+        raise Unusual("bare CR")
+    block, body = split(raw)
+    top = fields(block)
+    first: dict[str, str] = {}
+    for key, value in top:
+        first.setdefault(key, value)
+    return top, _counted(_entity(first, body, "text/plain", 0, strict=True))
+
+
+def _check_plain(fields: dict[str, str]) -> None:
+    for name in ("content-type", "content-disposition"):
+        value = fields.get(name)
+        if value is not None and ("=?" in value or not _PLAIN_MIME_VALUE.fullmatch(value)):
+            raise Unusual(f"{name} needs the stdlib")
+    kind = fields.get("content-type")
+    if kind is not None and not _TYPE.fullmatch(kind.split(";", 1)[0].strip().lower()):
+        raise Unusual("content-type needs the stdlib")
+    encoding = fields.get("content-transfer-encoding", "").strip().lower()
+    if encoding not in SIMPLE_ENCODINGS:
+        raise Unusual("transfer encoding needs the stdlib")
 
 
 def leaves(raw: bytes) -> Iterator[Part]:
@@ -151,17 +206,21 @@ def _counted(parts: Iterator[Part]) -> Iterator[Part]:
         yield part
 
 
-def _walk(entity: bytes, default: str, depth: int) -> Iterator[Part]:
+def _walk(entity: bytes, default: str, depth: int, strict: bool) -> Iterator[Part]:
     block, body = split(entity)
-    return _entity(headers(block), body, default, depth)
+    return _entity(headers(block), body, default, depth, strict)
 
 
-def _entity(fields: dict[str, str], body: bytes, default: str, depth: int) -> Iterator[Part]:
+def _entity(
+    fields: dict[str, str], body: bytes, default: str, depth: int, strict: bool
+) -> Iterator[Part]:
     if depth > MAX_DEPTH:
         raise TooComplex(f"nested deeper than {MAX_DEPTH}")
+    if strict:
+        _check_plain(fields)
     kind = content_type(fields, default)
     if kind == "message/rfc822":
-        yield from _walk(body, "text/plain", depth + 1)
+        yield from _walk(body, "text/plain", depth + 1, strict)
         return
     boundary = parameters(fields.get("content-type", "")).get("boundary")
     if not kind.startswith("multipart/") or not boundary:
@@ -174,7 +233,7 @@ def _entity(fields: dict[str, str], body: bytes, default: str, depth: int) -> It
         return
     child_default = "message/rfc822" if kind == "multipart/digest" else "text/plain"
     for child in children:
-        yield from _walk(child, child_default, depth + 1)
+        yield from _walk(child, child_default, depth + 1, strict)
 
 
 def _children(body: bytes, boundary: str) -> Iterator[bytes]:
@@ -196,8 +255,10 @@ def _children(body: bytes, boundary: str) -> Iterator[bytes]:
             start = line_end + 1
         at = body.find(marker, line_end)
     if start is not None:
-        # No closing delimiter: the last part runs to the end, as the stdlib reads it.
-        yield body[start:]
+        # No closing delimiter: the last part runs to the end, less its last line break, as
+        # the stdlib reads it.
+        last = body[start:]
+        yield last[:-2] if last.endswith(b"\r\n") else last[:-1] if last.endswith(b"\n") else last
 
 
 def _delimiter_line(body: bytes, at: int, line_end: int, marker: bytes) -> bool | None:

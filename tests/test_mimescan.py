@@ -1,7 +1,9 @@
-"""The delivery-time glance (over `mimescan`) must report what the full parse reports."""
+"""`mimescan` must read mail as the stdlib does: the delivery-time glance must report what the
+full parse reports, and the full parse over `mimescan` must equal the `policy.default` one."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email.header
 import email.utils
 import tomllib
@@ -13,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tempmail import mimescan, parsing, records
-from tempmail.parsing import UNREADABLE_NOTE, Glance, glance, parse
+from tempmail.parsing import UNREADABLE_NOTE, Glance, glance, parse, parse_with_stdlib
 from tests.helpers import SMTP_POLICY, make_message
 
 CORPUS = Path(__file__).parent / "fixtures" / "verification"
@@ -30,6 +32,19 @@ def assert_agrees(raw: bytes) -> Glance:
     # What delivery seals must always encode (no lone surrogates from undecodable bytes).
     records.encode(records.Summary(seen.sender, seen.subject, seen.preview, seen.has_attachments))
     return seen
+
+
+def assert_parses_alike(raw: bytes) -> None:
+    assert parse(raw) == parse_with_stdlib(raw)
+
+
+def scanned(raw: bytes) -> bool:
+    """Whether `parse` reads this message itself rather than leaving it to the stdlib."""
+    try:
+        parsing._scan(raw)
+    except (mimescan.Unusual, mimescan.TooComplex):
+        return False
+    return True
 
 
 def _forwarded() -> bytes:
@@ -99,6 +114,10 @@ HAND_PICKED = {
         b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhello\r\n--b\r\n"
         b'Content-Type: text/plain; name="notes.txt"\r\n\r\nnotes\r\n--b--\r\n'
     ),
+    "blank filename": (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b'Content-Type: text/plain; name=" "\r\n\r\nbody, not a file\r\n--b--\r\n'
+    ),
     "rfc 2231 filename": (
         b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhello\r\n--b\r\n"
         b"Content-Type: text/plain\r\nContent-Disposition: inline; filename*=utf-8''n%C3%B6tes\r\n"
@@ -123,6 +142,39 @@ def test_glance_agrees_with_parse(raw: bytes) -> None:
     assert_agrees(raw)
 
 
+@pytest.mark.parametrize("raw", HAND_PICKED.values(), ids=HAND_PICKED.keys())
+def test_parse_agrees_with_the_stdlib(raw: bytes) -> None:
+    assert_parses_alike(raw)
+
+
+def test_parse_reads_usual_mail_itself() -> None:
+    unusual = {"rfc 2231 filename"}
+    for name, raw in HAND_PICKED.items():
+        assert scanned(raw) == (name not in unusual), name
+    for raw in (
+        b"Content-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nx\r\n",
+        b"Content-Type: text/plain; charset=utf-8 (comment)\r\n\r\nx\r\n",
+        b"Content-Type: text/plain; name==?utf-8?q?a?=\r\n\r\nx\r\n",
+        b"Content-Type: text/plain/x\r\n\r\nx\r\n",
+        b"Subject: bare\rCR\r\n\r\nx\r\n",
+    ):
+        assert not scanned(raw)
+        assert_parses_alike(raw)
+
+
+def test_parse_reads_what_a_reader_sees() -> None:
+    parsed = parse(HAND_PICKED["related"])
+    assert parsed.text.startswith("Text version")
+    assert parsed.html == "<p>HTML <img src='cid:logo'></p>\n"
+    assert [(item.filename, item.content_type, item.content_id, item.data) for item in
+            parsed.attachments] == [
+        ("attachment-1.png", "image/png", "logo", b"\x89PNG"),
+        ("a.pdf", "application/pdf", None, b"%PDF-1.4"),
+    ]  # fmt: skip
+    encoded = parse(HAND_PICKED["encoded"])
+    assert encoded.text.startswith("Grüße Grüße") and encoded.html == "<p>Größe</p>\n"
+
+
 def test_glance_reads_what_a_list_shows() -> None:
     seen = assert_agrees(HAND_PICKED["encoded"])
     assert seen.sender == "Jürgen Müller <jm@example.com>"
@@ -141,7 +193,10 @@ def test_corpus_agrees() -> None:
         msg = make_message("a@example.com", subject=fixture["subject"], text=fixture["text"])
         if fixture["html"]:
             msg.add_alternative(fixture["html"], subtype="html")
-        assert_agrees(msg.as_bytes(policy=SMTP_POLICY))
+        raw = msg.as_bytes(policy=SMTP_POLICY)
+        assert_agrees(raw)
+        assert_parses_alike(raw)
+        assert scanned(raw)
 
 
 def test_too_deep_or_too_many_parts_is_unreadable_but_listed() -> None:
@@ -164,24 +219,40 @@ _WORDS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), 
 )
 
 
-MessageSpec = tuple[str, str, str, str, str, str | None, list[tuple[str, str | bytes, str | None]]]
+_FILENAMES = st.sampled_from(
+    [None, "f.txt", "my report.pdf", "naïve.txt", "a;b.txt", " spaced ", "x" * 90 + ".bin"]
+)
+_RECIPIENTS = st.sampled_from(
+    [
+        "",
+        "b@example.com",
+        "Bea <b@example.com>, c@example.com",
+        '"Doe, Jane" <jane@example.com>',
+        "Jörg <j@example.com>",
+        "undisclosed-recipients:;",
+    ]
+)
+Attachments = list[tuple[str, str | bytes, str | None, str | None]]
+MessageSpec = tuple[str, str, str, str, str, str | None, Attachments, str, str]
 
 
 @st.composite
 def message_specs(draw: st.DrawFn) -> MessageSpec:
-    """What to build: sender, subject, text with its charset and encoding, HTML, attachments."""
+    """What to build: sender, subject, text with its charset and encoding, HTML, attachments
+    (with file names and content ids), To and Cc."""
     text, charset = draw(_WORDS), draw(_CHARSETS)
     try:
         text.encode(charset)
     except UnicodeEncodeError:
         charset = "utf-8"
-    attachments: list[tuple[str, str | bytes, str | None]] = []
+    attachments: Attachments = []
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(_PART_TYPES)
+        cid = draw(st.sampled_from([None, "<logo@x>", "part1"]))
         if kind.startswith("text/"):
-            attachments.append((kind, draw(_WORDS), draw(st.sampled_from([None, "f.txt"]))))
+            attachments.append((kind, draw(_WORDS), draw(_FILENAMES), cid))
         else:
-            attachments.append((kind, draw(st.binary(max_size=300)), "f"))
+            attachments.append((kind, draw(st.binary(max_size=300)), draw(_FILENAMES), cid))
     return (
         draw(st.sampled_from(["a@example.com", "Ann Example <ann@example.com>"])),
         draw(_WORDS).replace("\n", " ")[:100],
@@ -190,30 +261,39 @@ def message_specs(draw: st.DrawFn) -> MessageSpec:
         draw(st.sampled_from(["quoted-printable", "base64", "8bit"])),
         draw(st.none() | _WORDS.map(lambda words: f"<p>{words}</p>")),
         attachments,
+        draw(_RECIPIENTS),
+        draw(_RECIPIENTS),
     )
 
 
 def build(spec: MessageSpec) -> bytes:
     """The stdlib's bytes for a spec (built here: its boundaries use `random`)."""
-    sender, subject, text, charset, cte, html, attachments = spec
+    sender, subject, text, charset, cte, html, attachments, to, cc = spec
     msg = EmailMessage()
     msg["From"], msg["Subject"] = sender, subject
     msg.set_content(text, charset=charset, cte=cte)
     if html is not None:
         msg.add_alternative(html, subtype="html")
-    for kind, content, filename in attachments:
+    for kind, content, filename, cid in attachments:
         main, sub = kind.split("/")
         if isinstance(content, str):
-            msg.add_attachment(content, subtype=sub, filename=filename)
+            msg.add_attachment(content, subtype=sub, filename=filename, cid=cid)
         else:
-            msg.add_attachment(content, maintype=main, subtype=sub, filename=filename)
+            msg.add_attachment(content, maintype=main, subtype=sub, filename=filename, cid=cid)
+    if to:
+        msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    msg["Date"] = email.utils.format_datetime(dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC))
     return msg.as_bytes(policy=SMTP_POLICY)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(message_specs())
 def test_generated_messages_agree(spec: MessageSpec) -> None:
-    assert_agrees(build(spec))
+    raw = build(spec)
+    assert_agrees(raw)
+    assert_parses_alike(raw)
 
 
 @settings(max_examples=300, deadline=None)
@@ -221,6 +301,29 @@ def test_generated_messages_agree(spec: MessageSpec) -> None:
 def test_glance_never_raises_and_always_encodes(pieces: list[bytes]) -> None:
     seen = glance(b"".join(pieces))
     records.encode(records.Summary(seen.sender, seen.subject, seen.preview, seen.has_attachments))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list(HAND_PICKED.values())) | st.binary(max_size=300), max_size=8))
+def test_parse_agrees_on_spliced_and_broken_mail(pieces: list[bytes]) -> None:
+    assert_parses_alike(b"".join(pieces))
+
+
+_HEADER_TEXT = st.text(st.sampled_from(list('aZ09 \t.,;:<>@"()=?*\\/öé\r\n-')), max_size=40)
+_MIME_HEADERS = st.sampled_from(
+    ["Content-Type", "Content-Disposition", "Content-Transfer-Encoding", "Content-ID", "To", "Cc"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(list(HAND_PICKED.values())), st.lists(st.tuples(_MIME_HEADERS, _HEADER_TEXT))
+)
+def test_parse_agrees_with_odd_mime_headers(raw: bytes, extra: list[tuple[str, str]]) -> None:
+    """Odd values in the headers the scan reads, in front of the message or of a part."""
+    added = "".join(f"{name}: {value}\r\n" for name, value in extra).encode()
+    assert_parses_alike(added + raw)
+    assert_parses_alike(raw.replace(b"\r\n\r\n", b"\r\n" + added + b"\r\n", 2))
 
 
 _ADDRESS_TEXT = st.text(st.sampled_from(list('aZ09 \t."<>@,():;\\öé=?-_+')), max_size=40)
