@@ -24,7 +24,7 @@ from tempmail.events import Event, EventHub
 from tempmail.extract import extract
 from tempmail.keys import Keyring
 from tempmail.metrics import Metrics
-from tempmail.parsing import parse
+from tempmail.parsing import ParsedMessage, parse
 from tempmail.settings import Settings
 from tempmail.storage import (
     EVERYTHING,
@@ -43,6 +43,10 @@ Rendered = TypeVar("Rendered")
 
 ADDRESS_ALPHABET = string.ascii_lowercase + string.digits
 HOUR_MS = 3_600_000
+# Reads of messages up to this size (sealed) are opened and parsed on the event loop...
+INLINE_SEALED_BYTES = 64 * 1024
+# ...and finished there too when their HTML is no longer than this (see `open_reading`).
+INLINE_HTML = 8 * 1024
 MAX_LOCAL_PART = 64
 # Plus is left out on purpose: "name+tag" delivers to "name".
 LOCAL_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -90,8 +94,7 @@ def _content(private: crypto.InboxPrivateKey, inbox_id: str, row: MessageRow) ->
     )
 
 
-def _read(inbox: Inbox, message_id: str, raw: bytes) -> tuple[records.Reading, bytes]:
-    parsed = parse(raw)
+def _read(inbox: Inbox, message_id: str, parsed: ParsedMessage) -> tuple[records.Reading, bytes]:
     found = extract(parsed.subject, parsed.text, parsed.html) if parsed.displayable else None
     reading = records.Reading(
         sender=parsed.sender,
@@ -290,26 +293,43 @@ class Inboxes:
         render: Callable[[records.Reading], Rendered],
         mark_seen: bool = False,
     ) -> tuple[records.Content, records.Reading, Rendered]:
-        """The content, the full parse with codes and links, and `render(parse)`, all in one
-        trip to a worker thread (under load every trip waits for turns of the event loop).
+        """The content, the full parse with codes and links, and `render(parse)`.
 
         The parse is made and sealed on the first read. It, and with `mark_seen` the fact that
         the message was read, are handed to the store to write with its next commit; the reader
         does not wait for that write.
+
+        A small message is opened and parsed on the event loop: that costs well under a
+        millisecond, and a trip to a worker thread costs a reader several turns of a busy loop
+        and hand-offs of the GIL. Finding codes and links and cleaning the HTML are linear
+        in the HTML's size but can be far slower on hostile markup, so they move to a worker
+        thread beyond INLINE_HTML characters; large messages go there whole.
         """
 
-        def work() -> tuple[records.Content, records.Reading, bytes | None, Rendered]:
+        def first() -> tuple[records.Content, records.Reading | ParsedMessage]:
             private = self.private_key(access)
             content = _content(private, access.inbox.id, row)
-            sealed = None
             if row.reading is None:
-                reading, sealed = _read(access.inbox, row.id, content.raw)
-            else:
-                opened = _open(private, access.inbox.id, row.id, records.READING_PART, row.reading)
-                reading = records.decode_reading(opened)
+                return content, parse(content.raw, preview=False)
+            opened = _open(private, access.inbox.id, row.id, records.READING_PART, row.reading)
+            return content, records.decode_reading(opened)
+
+        def rest(
+            content: records.Content, known: records.Reading | ParsedMessage
+        ) -> tuple[records.Content, records.Reading, bytes | None, Rendered]:
+            if isinstance(known, records.Reading):
+                return content, known, None, render(known)
+            reading, sealed = _read(access.inbox, row.id, known)
             return content, reading, sealed, render(reading)
 
-        content, reading, sealed, rendered = await asyncio.to_thread(work)
+        if len(row.content) <= INLINE_SEALED_BYTES:
+            content, known = first()
+            if len(known.html) <= INLINE_HTML:
+                content, reading, sealed, rendered = rest(content, known)
+            else:
+                content, reading, sealed, rendered = await asyncio.to_thread(rest, content, known)
+        else:
+            content, reading, sealed, rendered = await asyncio.to_thread(lambda: rest(*first()))
         if sealed is not None or (mark_seen and not row.seen):
             self._store.note_reading(access.inbox.id, row.id, sealed, seen=mark_seen)
         return content, reading, rendered

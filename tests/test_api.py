@@ -283,3 +283,51 @@ def test_bad_flag_is_rejected(server: RunningServer, value: str) -> None:
         response = client.get(f"/api/v1/messages/{message_id}", params={"remote_images": value})
     assert response.status_code == 400
     assert "remote_images" in response.json()["message"]
+
+
+def test_reads_alike_on_the_loop_and_in_a_worker_thread(server: RunningServer) -> None:
+    """Small reads are finished on the event loop, long HTML and large messages in a worker
+    thread (see `Inboxes.open_reading`); a reader cannot tell which, on first or later reads."""
+    inbox = create_inbox(server)
+    filler = "<p>" + "Thanks for signing up with Example. " * 300 + "</p>"
+    cases = {
+        "small": make_message(inbox["address"], "small", "Your code is 481516"),
+        "long html": make_message(
+            inbox["address"],
+            "long html",
+            "Your code is 481516",
+            html=f"<p>Your code is <b>481516</b></p>{filler}<img src='https://t.example/p.gif'>",
+        ),
+        "large": make_message(
+            inbox["address"],
+            "large",
+            "Your code is 481516",
+            attachments=[("big.bin", "application/octet-stream", bytes(range(256)) * 400)],
+        ),
+    }
+    for message in cases.values():
+        send_mail(server, inbox["address"], message)
+    listed = {message["subject"]: message for message in _messages(server, inbox)}
+    assert len(filler) > 8 * 1024
+    with server.client(inbox["token"]) as client:
+        for subject in cases:
+            first = client.get(f"/api/v1/messages/{listed[subject]['id']}").json()
+            again = client.get(f"/api/v1/messages/{listed[subject]['id']}").json()
+            assert first == again
+            assert first["codes"] == ["481516"], subject
+            assert first["body_text"] == "Your code is 481516\n"
+            assert first["seen"] is True
+        long_html = client.get(f"/api/v1/messages/{listed['long html']['id']}").json()
+        assert "<b>481516</b>" in long_html["body_html"]
+        assert "t.example" not in long_html["body_html"]
+        assert long_html["remote_images_blocked"] == 1
+        large = client.get(f"/api/v1/messages/{listed['large']['id']}").json()
+        assert large["attachments"] == [
+            {
+                "id": "1",
+                "filename": "big.bin",
+                "content_type": "application/octet-stream",
+                "size": 102400,
+            }
+        ]
+    assert all(message["seen"] for message in _messages(server, inbox))
