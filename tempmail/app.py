@@ -36,7 +36,8 @@ from tempmail.expiry import Expirer
 from tempmail.inboxes import Inboxes
 from tempmail.keys import Keyring
 from tempmail.metrics import HTTPMetrics, Metrics
-from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, RateLimit, SecurityHeaders
+from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, PaceIngest, RateLimit, SecurityHeaders
+from tempmail.pacing import IngestPacer
 from tempmail.ratelimit import RateLimiter, Rule
 from tempmail.responses import json_response
 from tempmail.sanitize import Sanitizer
@@ -142,6 +143,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     sanitizer = Sanitizer()
     metrics = Metrics()
     resolver = ClientResolver(settings.http.trusted_proxies, settings.http.proxy_header)
+    pacer = IngestPacer(on_hold=metrics.deliveries_paced.inc)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -153,7 +155,9 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             deliverer = Deliverer(
                 store, hub, settings.inbox.max_messages, metrics, crypto.SealingKeys()
             )
-            listener = Listener(Handler(store, deliverer, settings, metrics), settings, metrics)
+            listener = Listener(
+                Handler(store, deliverer, settings, metrics, pacer), settings, metrics
+            )
             await listener.start()
             stack.push_async_callback(listener.stop)
             expirer = Expirer(
@@ -203,6 +207,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     )
     runtime.limiter = limiter
     middleware = [
+        Middleware(PaceIngest, pacer=pacer),
         Middleware(SecurityHeaders, hsts=settings.http.public_url.startswith("https://")),
     ]
     if settings.http.cors_origins:
@@ -224,7 +229,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             on_reject=lambda kind: metrics.rate_limited.labels(kind).inc(),
         )
     )
-    middleware.insert(1, Middleware(HTTPMetrics, metrics=metrics))
+    middleware.insert(2, Middleware(HTTPMetrics, metrics=metrics))
     routes = [
         *api.routes,
         *admin.routes,

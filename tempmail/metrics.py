@@ -64,6 +64,11 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.deliveries_paced = Counter(
+            "tempmail_smtp_deliveries_paced",
+            "Deliveries held back a moment so that HTTP requests were served first",
+            registry=r,
+        )
         self.inboxes_created = Counter("tempmail_inboxes_created", "Inboxes created", registry=r)
         self.inboxes_expired = Counter("tempmail_inboxes_expired", "Inboxes expired", registry=r)
         self.inboxes_deleted = Counter(

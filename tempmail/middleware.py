@@ -1,4 +1,5 @@
-"""ASGI middleware: security headers on every response, and per-client rate limits on the API."""
+"""ASGI middleware: security headers on every response, per-client rate limits on the API, and
+noting HTTP requests so that SMTP deliveries give way to them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tempmail import wire
 from tempmail.clients import ClientResolver, bucket_key
+from tempmail.pacing import IngestPacer
 from tempmail.ratelimit import RateLimiter, retry_after
 from tempmail.responses import json_response
 
@@ -33,6 +35,19 @@ HSTS = b"max-age=63072000; includeSubDomains"
 
 MINUTE, HOUR, CREATE, AUTH = "minute", "hour", "create", "auth"
 _CREDENTIALS = frozenset({b"authorization", b"x-api-key"})
+
+
+class PaceIngest:
+    """Tells the pacer an HTTP request arrived, before anything else is done with it."""
+
+    def __init__(self, app: ASGIApp, pacer: IngestPacer) -> None:
+        self.app = app
+        self.pacer = pacer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.pacer.request_started()
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

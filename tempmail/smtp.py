@@ -23,6 +23,7 @@ from tempmail.clock import now_ms
 from tempmail.delivery import Deliverer, Outcome
 from tempmail.errors import ConfigError, StorageError
 from tempmail.metrics import Metrics
+from tempmail.pacing import IngestPacer
 from tempmail.settings import Settings
 from tempmail.storage import Inbox, Store
 
@@ -278,9 +279,15 @@ class Handler:
     """The aiosmtpd handler: which recipients we accept, and what DATA does with the message."""
 
     def __init__(
-        self, store: Store, deliverer: Deliverer, settings: Settings, metrics: Metrics
+        self,
+        store: Store,
+        deliverer: Deliverer,
+        settings: Settings,
+        metrics: Metrics,
+        pacer: IngestPacer | None = None,
     ) -> None:
         self._metrics = metrics
+        self._pacer = pacer or IngestPacer()
         self._store = store
         self._deliverer = deliverer
         self._settings = settings
@@ -347,7 +354,8 @@ class Handler:
             ]
             if not recipients:
                 return "550 5.1.1 No such mailbox (it expired or was deleted)"
-            outcomes = await self._deliverer.deliver(raw, recipients)
+            async with self._pacer.delivery():
+                outcomes = await self._deliverer.deliver(raw, recipients)
         except StorageError as error:
             self._metrics.delivery_failures.inc()
             reply = STORAGE_FULL if error.disk_full else TEMPORARY_FAILURE

@@ -14,6 +14,7 @@ from tempmail import crypto, parsing
 from tempmail.clock import iso_time
 from tempmail.errors import IntegrityError, StorageError
 from tempmail.events import QUEUE_SIZE, Event, EventHub
+from tempmail.pacing import IngestPacer
 from tempmail.sanitize import Sanitizer, html_to_text
 from tempmail.storage import SQLiteStore
 from tests.helpers import SMTP_POLICY, make_message
@@ -317,3 +318,95 @@ def test_iso_time_matches_datetime(milliseconds: int) -> None:
     moment = dt.datetime.fromtimestamp(milliseconds / 1000, dt.UTC)
     expected = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}Z"
     assert iso_time(milliseconds) == expected
+
+
+def test_pacer_holds_deliveries_only_while_http_requests_arrive() -> None:
+    async def scenario() -> None:
+        now = [100.0]
+        held: list[None] = []
+        pacer = IngestPacer(
+            limit=2, window=0.25, clock=lambda: now[0], on_hold=lambda: held.append(None)
+        )
+        order: list[str] = []
+        release = asyncio.Event()
+
+        async def deliver(name: str) -> None:
+            async with pacer.delivery():
+                order.append(f"start {name}")
+                await release.wait()
+                order.append(f"end {name}")
+
+        # No HTTP request lately: everything starts at once.
+        quiet = [asyncio.create_task(deliver(f"q{i}")) for i in range(4)]
+        await asyncio.sleep(0)
+        assert order == ["start q0", "start q1", "start q2", "start q3"]
+        release.set()
+        await asyncio.gather(*quiet)
+        assert not held
+
+        # While requests arrive, at most `limit` are in flight, and the rest go in order.
+        order.clear()
+        release.clear()
+        pacer.request_started()
+        busy = [asyncio.create_task(deliver(f"b{i}")) for i in range(4)]
+        await asyncio.sleep(0)
+        assert order == ["start b0", "start b1"]
+        assert len(held) == 2
+        release.set()
+        await asyncio.gather(*busy)
+        assert [entry for entry in order if entry.startswith("start")] == [
+            "start b0",
+            "start b1",
+            "start b2",
+            "start b3",
+        ]
+
+        # A held delivery whose sender goes away gives its place to the next one.
+        release.clear()
+        order.clear()
+        running = [asyncio.create_task(deliver(f"r{i}")) for i in range(2)]
+        await asyncio.sleep(0)
+        gone = asyncio.create_task(deliver("gone"))
+        last = asyncio.create_task(deliver("last"))
+        await asyncio.sleep(0)
+        gone.cancel()
+        # Once the window has passed, whatever waits starts without waiting for a place.
+        now[0] += 1.0
+        release.set()
+        await asyncio.gather(*running, last)
+        assert gone.cancelled()
+        assert "start gone" not in order and "end last" in order
+
+    asyncio.run(scenario())
+
+
+def test_pacer_hands_on_a_place_given_to_a_waiter_that_was_cancelled() -> None:
+    async def scenario() -> None:
+        pacer = IngestPacer(limit=1, window=60.0)
+        pacer.request_started()
+        release = asyncio.Event()
+        started: list[str] = []
+        waiters: list[asyncio.Task[None]] = []
+
+        async def deliver(name: str) -> None:
+            async with pacer.delivery():
+                started.append(name)
+                await release.wait()
+
+        async def first() -> None:
+            async with pacer.delivery():
+                started.append("first")
+                await release.wait()
+            # Its place went to the next waiter, which is cancelled before it can run.
+            waiters[0].cancel()
+
+        running = asyncio.create_task(first())
+        await asyncio.sleep(0)
+        waiters += [asyncio.create_task(deliver("second")), asyncio.create_task(deliver("third"))]
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(running, *waiters, return_exceptions=True)
+        assert started == ["first", "third"]
+        assert waiters[0].cancelled()
+
+    asyncio.run(scenario())
