@@ -1,8 +1,9 @@
 """API load: concurrent clients listing inboxes and reading messages, bounded in count and time.
 
 Each client repeats: list a random inbox (`GET /api/v1/inboxes/{id}/messages`), then read one
-of its messages (`GET /api/v1/messages/{id}`). `run_in_process` runs the same load in a child
-process so its client work does not share an event loop (or a core) with the SMTP load.
+of its messages (`GET /api/v1/messages/{id}`), on its own keep-alive connection (`http_get`).
+`run_in_process` runs the same load in a child process, on uvloop, so its client work does not
+share an event loop with the SMTP load.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import httpx
+import msgspec
+import uvloop
 
-from api_client import InboxCredentials, http_client
+from api_client import InboxCredentials
+from http_get import Connection, HttpError
 from stats import Latency, summarize
 
 HEALTH_INTERVAL = 0.05
@@ -63,51 +66,70 @@ class _Run:
 
 
 async def _timed_get(
-    run: _Run, client: httpx.AsyncClient, url: str, inbox: InboxCredentials, into: list[float]
-) -> httpx.Response | None:
+    run: _Run, client: Connection, url: str, inbox: InboxCredentials, into: list[float]
+) -> bytes | None:
     run.requests += 1
     started = time.perf_counter()
     try:
-        response = await client.get(url, headers=inbox.auth)
-    except httpx.HTTPError as error:
-        run.errors[type(error).__name__] += 1
+        status, body = await client.get(url, inbox.auth)
+    except HttpError as error:
+        run.errors[str(error)] += 1
         return None
-    if response.status_code != 200:
-        run.errors[str(response.status_code)] += 1
+    if status != 200:
+        run.errors[str(status)] += 1
         return None
     into.append(time.perf_counter() - started)
-    return response
+    return body
 
 
-async def _client(run: _Run, client: httpx.AsyncClient) -> None:
-    while not run.over():
-        inbox = run.rng.choice(run.plan.inboxes)
-        listing = await _timed_get(
-            run, client, f"/api/v1/inboxes/{inbox.inbox_id}/messages", inbox, run.lists
-        )
-        if listing is None or run.over():
-            continue
-        messages = listing.json()["messages"]
-        if not messages:
-            run.empty_lists += 1
-            continue
-        message = run.rng.choice(messages)
-        await _timed_get(run, client, f"/api/v1/messages/{message['id']}", inbox, run.reads)
+class _Listing(msgspec.Struct):
+    id: str
 
 
-async def _health_probe(run: _Run, client: httpx.AsyncClient) -> None:
-    while not run.over():
-        started = time.perf_counter()
-        try:
-            response = await client.get("/health")
-        except httpx.HTTPError as error:
-            run.errors[f"health {type(error).__name__}"] += 1
-        else:
-            if response.status_code == 200:
-                run.health.append(time.perf_counter() - started)
+class _List(msgspec.Struct):
+    messages: list[_Listing]
+
+
+_LIST = msgspec.json.Decoder(_List)
+
+
+async def _client(run: _Run) -> None:
+    client = Connection(run.plan.base_url)
+    try:
+        while not run.over():
+            inbox = run.rng.choice(run.plan.inboxes)
+            listing = await _timed_get(
+                run, client, f"/api/v1/inboxes/{inbox.inbox_id}/messages", inbox, run.lists
+            )
+            if listing is None or run.over():
+                continue
+            messages = _LIST.decode(listing).messages
+            if not messages:
+                run.empty_lists += 1
+                continue
+            message = run.rng.choice(messages)
+            await _timed_get(run, client, f"/api/v1/messages/{message.id}", inbox, run.reads)
+    finally:
+        await client.close()
+
+
+async def _health_probe(run: _Run) -> None:
+    client = Connection(run.plan.base_url)
+    try:
+        while not run.over():
+            started = time.perf_counter()
+            try:
+                status, _ = await client.get("/health")
+            except HttpError as error:
+                run.errors[f"health {error}"] += 1
             else:
-                run.errors[f"health {response.status_code}"] += 1
-        await asyncio.sleep(HEALTH_INTERVAL)
+                if status == 200:
+                    run.health.append(time.perf_counter() - started)
+                else:
+                    run.errors[f"health {status}"] += 1
+            await asyncio.sleep(HEALTH_INTERVAL)
+    finally:
+        await client.close()
 
 
 async def run(plan: ApiPlan) -> ApiResult:
@@ -115,10 +137,7 @@ async def run(plan: ApiPlan) -> ApiResult:
     started = time.perf_counter()
     cpu_started = time.process_time()
     state = _Run(plan, started + plan.duration, random.Random(plan.seed))
-    async with http_client(plan.base_url, connections=plan.clients + 1) as client:
-        await asyncio.gather(
-            _health_probe(state, client), *(_client(state, client) for _ in range(plan.clients))
-        )
+    await asyncio.gather(_health_probe(state), *(_client(state) for _ in range(plan.clients)))
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     return ApiResult(
@@ -137,7 +156,8 @@ async def run(plan: ApiPlan) -> ApiResult:
 
 def run_in_process(plan: ApiPlan) -> ApiResult:
     """Entry point for a child process (ProcessPoolExecutor with the spawn context)."""
-    return asyncio.run(run(plan))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(run(plan))
 
 
 def ready() -> bool:
