@@ -336,18 +336,8 @@ def _scan(raw: bytes, preview: bool = True) -> ParsedMessage:
             content_id = part.headers.get("content-id")
             if content_id is not None and "=?" in content_id:
                 raise mimescan.Unusual("encoded words in Content-ID")
-            index = len(attachments) + 1
             attachments.append(
-                Attachment(
-                    id=str(index),
-                    filename=safe_filename(
-                        filename, f"attachment-{index}{_extension(content_type)}"
-                    ),
-                    content_type=content_type,
-                    size=len(data),
-                    content_id=_clean_header(content_id).strip("<>") if content_id else None,
-                    data=data,
-                )
+                _attachment(len(attachments) + 1, filename, content_type, data, content_id)
             )
     text = "\n\n".join(part for part in text_parts if part)
     html = "\n".join(part for part in html_parts if part)
@@ -367,6 +357,19 @@ def _scan(raw: bytes, preview: bool = True) -> ParsedMessage:
         html=html,
         preview=_preview_of(text, html) if preview else "",
         attachments=attachments,
+    )
+
+
+def _attachment(
+    index: int, filename: str | None, content_type: str, data: bytes, content_id: str | None
+) -> Attachment:
+    return Attachment(
+        id=str(index),
+        filename=safe_filename(filename, f"attachment-{index}{_extension(content_type)}"),
+        content_type=content_type,
+        size=len(data),
+        content_id=_clean_header(content_id).strip("<>") if content_id else None,
+        data=data,
     )
 
 
@@ -395,17 +398,13 @@ def _parse(raw: bytes, preview: bool = True) -> ParsedMessage:
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
             content_id = part.get("Content-ID")
-            index = len(attachments) + 1
             attachments.append(
-                Attachment(
-                    id=str(index),
-                    filename=safe_filename(
-                        filename, f"attachment-{index}{_extension(content_type)}"
-                    ),
-                    content_type=content_type,
-                    size=len(data),
-                    content_id=_clean_header(str(content_id)).strip("<>") if content_id else None,
-                    data=data,
+                _attachment(
+                    len(attachments) + 1,
+                    filename,
+                    content_type,
+                    data,
+                    str(content_id) if content_id else None,
                 )
             )
     text = "\n\n".join(part for part in text_parts if part)
