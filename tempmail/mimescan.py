@@ -42,7 +42,7 @@ class Unusual(Exception):
 
 # In strict mode, the only transfer encodings accepted: the stdlib also undoes uuencode.
 SIMPLE_ENCODINGS = frozenset({"", "7bit", "8bit", "binary", "base64", "quoted-printable"})
-_BARE_CR = re.compile(rb"\r(?!\n)")
+BARE_CR = re.compile(rb"\r(?!\n)")
 # A MIME header value that the stdlib and `parameters` read alike: no comments, quoted pairs,
 # RFC 2231 continuations or charsets, or encoded words.
 _PLAIN_MIME_VALUE = re.compile(r"[^()\\*\x00-\x08\x0a-\x1f\x7f-\U0010ffff]*")
@@ -123,8 +123,12 @@ def fields(block: bytes) -> list[tuple[str, str]]:
 
 def headers(block: bytes) -> dict[str, str]:
     """Lower-cased field name to its first value (as the stdlib's `message[name]`)."""
+    return _first_values(fields(block))
+
+
+def _first_values(found: list[tuple[str, str]]) -> dict[str, str]:
     first: dict[str, str] = {}
-    for key, value in fields(block):
+    for key, value in found:
         first.setdefault(key, value)
     return first
 
@@ -168,14 +172,11 @@ def read_strict(raw: bytes) -> tuple[list[tuple[str, str]], Iterator[Part]]:
     Content-Disposition with comments, quoted pairs, RFC 2231 parameters, encoded words or
     more than one slash in the type. Well-formed mail has none of these.
     """
-    if _BARE_CR.search(raw):
+    if BARE_CR.search(raw):
         raise Unusual("bare CR")
     block, body = split(raw)
     top = fields(block)
-    first: dict[str, str] = {}
-    for key, value in top:
-        first.setdefault(key, value)
-    return top, _counted(_entity(first, body, "text/plain", 0, strict=True))
+    return top, _counted(_entity(_first_values(top), body, "text/plain", 0, strict=True))
 
 
 def _check_plain(fields: dict[str, str]) -> None:

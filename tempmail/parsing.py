@@ -40,7 +40,6 @@ UNREADABLE_NOTE = (
     "The original is available as raw source."
 )
 
-_BARE_CR = re.compile(rb"\r(?!\n)")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _WHITESPACE = re.compile(r"\s+")
 _ATOMS = r'[^\x00-\x20\x7f()<>@,;:\\".\[\]]+(?:\.[^\x00-\x20\x7f()<>@,;:\\".\[\]]+)*'
@@ -229,9 +228,9 @@ def _normalise(raw: bytes) -> bytes:
     header = _HEADER_END.search(raw)
     end = header.start() if header else len(raw)
     head = raw[:end]
-    if not _BARE_CR.search(head):
+    if not mimescan.BARE_CR.search(head):
         return raw
-    return _BARE_CR.sub(b" ", head) + raw[end:]
+    return mimescan.BARE_CR.sub(b" ", head) + raw[end:]
 
 
 class Glance(msgspec.Struct, frozen=True):
@@ -302,18 +301,20 @@ def parse(raw: bytes, *, preview: bool = True) -> ParsedMessage:
     try:
         return _scan(raw, preview)
     except Exception:  # mimescan.Unusual or TooComplex, or hostile input: the stdlib's turn
-        return parse_with_stdlib(raw, preview=preview)
+        return _with_stdlib(raw, preview)
 
 
 def parse_with_stdlib(raw: bytes, *, preview: bool = True) -> ParsedMessage:
     """`parse` by `policy.default` alone, for messages `mimescan` leaves to it."""
     if _too_complex(raw):
         return _unreadable(raw)
+    return _with_stdlib(raw, preview)
+
+
+def _with_stdlib(raw: bytes, preview: bool) -> ParsedMessage:
     try:
         return _parse(_normalise(raw), preview)
-    except (RecursionError, MemoryError):
-        return _unreadable(raw)
-    except Exception:  # a parser bug on hostile input must not lose the mail
+    except Exception:  # recursion, memory or a parser bug on hostile input: keep the mail
         return _unreadable(raw)
 
 
