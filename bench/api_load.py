@@ -47,6 +47,8 @@ class ApiResult:
     empty_lists: int
     errors: dict[str, int]
     client_cpu_percent: float
+    connections: int
+    """Connections the clients opened: one each (and the probe's) unless some were closed."""
 
 
 @dataclass
@@ -56,6 +58,7 @@ class _Run:
     rng: random.Random
     requests: int = 0
     empty_lists: int = 0
+    connections: int = 0
     lists: list[float] = field(default_factory=list)
     reads: list[float] = field(default_factory=list)
     health: list[float] = field(default_factory=list)
@@ -110,6 +113,7 @@ async def _client(run: _Run) -> None:
             message = run.rng.choice(messages)
             await _timed_get(run, client, f"/api/v1/messages/{message.id}", inbox, run.reads)
     finally:
+        run.connections += client.opened
         await client.close()
 
 
@@ -129,6 +133,7 @@ async def _health_probe(run: _Run) -> None:
                     run.errors[f"health {status}"] += 1
             await asyncio.sleep(HEALTH_INTERVAL)
     finally:
+        run.connections += client.opened
         await client.close()
 
 
@@ -151,6 +156,7 @@ async def run(plan: ApiPlan) -> ApiResult:
         empty_lists=state.empty_lists,
         errors=dict(state.errors),
         client_cpu_percent=round(100 * cpu / wall, 1) if wall > 0 else 0.0,
+        connections=state.connections,
     )
 
 

@@ -25,13 +25,19 @@ class HttpError(Exception):
 
 class _Answer:
     def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
         self.body: list[bytes] = []
         self.complete = False
+        self.keep_alive = False
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        # Asked here: once the answer is complete the parser is ready for the next one and
+        # no longer knows; asked afterwards it always says no, and every request would
+        # open a new connection.
+        self.keep_alive = self.parser.should_keep_alive()
         self.complete = True
 
 
@@ -48,6 +54,8 @@ class Connection:
         self._timeout = timeout
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.opened = 0
+        """Connections opened so far: one, unless the server closed one or a request failed."""
 
     async def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         try:
@@ -59,20 +67,20 @@ class Connection:
     async def _get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+            self.opened += 1
         assert self._reader is not None
         lines = [b"GET " + path.encode() + b" HTTP/1.1", b"Host: " + self._host_header]
         lines += [f"{name}: {value}".encode() for name, value in headers.items()]
         self._writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
         answer = _Answer()
-        parser = httptools.HttpResponseParser(answer)
         while not answer.complete:
             data = await self._reader.read(READ_CHUNK)
             if not data:
                 raise OSError("connection closed mid-answer")
-            parser.feed_data(data)
-        if not parser.should_keep_alive():
+            answer.parser.feed_data(data)
+        if not answer.keep_alive:
             await self.close()
-        return parser.get_status_code(), b"".join(answer.body)
+        return answer.parser.get_status_code(), b"".join(answer.body)
 
     async def close(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None

@@ -243,6 +243,8 @@ def api_section(results: Results) -> str:
         f"API while ingesting: {api['clients']} clients, {api['requests_per_second']:,.1f} req/s, "
         f"errors: {_rejected(api['errors']) if api['errors'] else 'none'}"
     )
+    if "connections" in api:  # results written before the count was kept have none
+        summary += f", connections opened: {api['connections']:,}"
     return summary + "\n" + table(["request", "count", "p50 ms", "p99 ms", "max ms"], rows)
 
 
