@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from socket import socket
 from types import FrameType
 from typing import Any
 
@@ -150,6 +152,14 @@ class _Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._runtime.begin_shutdown()
         super().handle_exit(sig, frame)
+
+    async def startup(self, sockets: list[socket] | None = None) -> None:
+        await super().startup(sockets)
+        # Everything made so far (modules, the app, its collaborators) lives as long as the
+        # process. Frozen, a full garbage collection no longer walks it: under load those
+        # came every ~2.5 s and each held the event loop for 13-20 ms.
+        gc.collect()
+        gc.freeze()
 
 
 def _serve(arguments: argparse.Namespace) -> int:
