@@ -151,10 +151,9 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             store = await SQLiteStore.open(settings.data_path / DATABASE_FILE)
             stack.push_async_callback(store.close)
             hub = EventHub()
-            inboxes = Inboxes(store, keys, settings, hub, metrics)
-            deliverer = Deliverer(
-                store, hub, settings.inbox.max_messages, metrics, crypto.SealingKeys()
-            )
+            sealing = crypto.SealingKeys()
+            inboxes = Inboxes(store, keys, settings, hub, metrics, sealing)
+            deliverer = Deliverer(store, hub, settings.inbox.max_messages, metrics, sealing)
             listener = Listener(
                 Handler(store, deliverer, settings, metrics, pacer), settings, metrics
             )

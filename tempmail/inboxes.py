@@ -94,7 +94,9 @@ def _content(private: crypto.InboxPrivateKey, inbox_id: str, row: MessageRow) ->
     )
 
 
-def _read(inbox: Inbox, message_id: str, parsed: ParsedMessage) -> tuple[records.Reading, bytes]:
+def _read(
+    inbox: Inbox, message_id: str, parsed: ParsedMessage, sealing: crypto.SealingKeys
+) -> tuple[records.Reading, bytes]:
     found = extract(parsed.subject, parsed.text, parsed.html) if parsed.displayable else None
     reading = records.Reading(
         sender=parsed.sender,
@@ -109,10 +111,9 @@ def _read(inbox: Inbox, message_id: str, parsed: ParsedMessage) -> tuple[records
         codes=found.codes if found else [],
         links=found.links if found else [],
     )
-    sealed = crypto.seal(
-        inbox.public_key, inbox.id, message_id, records.READING_PART, records.encode(reading)
-    )
-    return reading, sealed
+    parts = {records.READING_PART: records.encode(reading)}
+    sealed = sealing.seal_parts(inbox.public_key, inbox.id, message_id, parts)
+    return reading, sealed[records.READING_PART]
 
 
 class Inboxes:
@@ -125,9 +126,12 @@ class Inboxes:
         settings: Settings,
         hub: EventHub,
         metrics: Metrics,
+        sealing: crypto.SealingKeys,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._metrics = metrics
+        # Shared with delivery: a first read seals its parse with the inbox's current key.
+        self._sealing = sealing
         self._store = store
         self._keys = keys
         self._settings = settings
@@ -319,7 +323,7 @@ class Inboxes:
         ) -> tuple[records.Content, records.Reading, bytes | None, Rendered]:
             if isinstance(known, records.Reading):
                 return content, known, None, render(known)
-            reading, sealed = _read(access.inbox, row.id, known)
+            reading, sealed = _read(access.inbox, row.id, known, self._sealing)
             return content, reading, sealed, render(reading)
 
         if len(row.content) <= INLINE_SEALED_BYTES:
