@@ -1,9 +1,11 @@
 """Persistence: the only module with SQL.
 
 `Store` is the interface the rest of the server uses (domain operations, no SQL); `SQLiteStore`
-implements it over one embedded SQLite file with two aiosqlite connections: one writer that owns
-every transaction (guarded by a lock so transactions never interleave) and one read-only reader,
-which in WAL mode sees only committed data and never waits behind a writer.
+implements it over one embedded SQLite file with aiosqlite connections: one writer that owns
+every transaction (guarded by a lock so transactions never interleave) and `READERS` read-only
+readers, which in WAL mode see only committed data and never wait behind the writer. Each
+query goes to the reader with the fewest queries under way, so a list of a few hundred rows
+does not hold up the next request's lookup.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ SCHEMA_VERSION = 1
 # Deliveries per group commit at most (also bounds the inbox ids in one IN list).
 GROUP_LIMIT = 256
 INBOX_CACHE = 4_096
+READERS = 2
 # A message list as `list_messages` reads it: (seq, id, received_at, size, hex summary, seen).
 _LIST_ROWS = msgspec.json.Decoder(list[tuple[int, str, int, int, str, int]])
 _SQLITE_FULL = 13
@@ -249,6 +252,12 @@ _INBOX_COLUMNS = (
 )
 
 
+async def _close_all(connections: list[aiosqlite.Connection]) -> None:
+    for connection in connections:
+        with contextlib.suppress(sqlite3.Error):
+            await connection.close()
+
+
 def _inbox(row: Iterable[object] | None) -> Inbox | None:
     if row is None:
         return None
@@ -258,9 +267,11 @@ def _inbox(row: Iterable[object] | None) -> Inbox | None:
 class SQLiteStore:
     """`Store` over one SQLite file in WAL mode with `synchronous=FULL` and `secure_delete`."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
         self._writer = writer
-        self._reader = reader
+        self._readers = readers
+        self._reading = [0] * len(readers)
+        """Queries under way on each reader."""
         self._write_lock = asyncio.Lock()
         self._queued: list[_Delivery] = []
         self._committer: asyncio.Task[None] | None = None
@@ -278,6 +289,7 @@ class SQLiteStore:
             writer = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise StorageError(f"cannot open database: {error}") from error
+        readers: list[aiosqlite.Connection] = []
         try:
             for pragma in (
                 f"PRAGMA busy_timeout={busy_timeout_ms}",
@@ -288,20 +300,22 @@ class SQLiteStore:
             ):
                 await writer.execute(pragma)
             await cls._migrate(writer)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            for pragma in (
-                f"PRAGMA busy_timeout={busy_timeout_ms}",
-                "PRAGMA foreign_keys=ON",
-                "PRAGMA query_only=ON",
-            ):
-                await reader.execute(pragma)
+            for _ in range(READERS):
+                reader = await aiosqlite.connect(path, isolation_level=None)
+                readers.append(reader)
+                for pragma in (
+                    f"PRAGMA busy_timeout={busy_timeout_ms}",
+                    "PRAGMA foreign_keys=ON",
+                    "PRAGMA query_only=ON",
+                ):
+                    await reader.execute(pragma)
         except sqlite3.Error as error:
-            await writer.close()
+            await _close_all([*readers, writer])
             raise StorageError(f"cannot prepare database: {error}") from error
         except BaseException:
-            await writer.close()
+            await _close_all([*readers, writer])
             raise
-        return cls(writer, reader)
+        return cls(writer, readers)
 
     @staticmethod
     async def _migrate(writer: aiosqlite.Connection) -> None:
@@ -347,13 +361,21 @@ class SQLiteStore:
                     self._inboxes.clear()
 
     async def _fetchall(self, sql: str, parameters: Sequence[object]) -> list[sqlite3.Row]:
-        """All rows in one trip to the reader's thread.
+        """All rows in one trip to a reader's thread.
 
         aiosqlite's cursor API costs a trip each to execute, fetch and close, and under load
         each trip waits about two turns of the event loop.
         """
-        async with _translated():
-            return list(await self._reader.execute_fetchall(sql, parameters))
+        index = self._least_busy()
+        self._reading[index] += 1
+        try:
+            async with _translated():
+                return list(await self._readers[index].execute_fetchall(sql, parameters))
+        finally:
+            self._reading[index] -= 1
+
+    def _least_busy(self) -> int:
+        return min(range(len(self._readers)), key=self._reading.__getitem__)
 
     async def _fetchone(self, sql: str, parameters: Sequence[object]) -> sqlite3.Row | None:
         rows = await self._fetchall(sql, parameters)
@@ -716,7 +738,8 @@ class SQLiteStore:
         if self._committer is not None:
             with contextlib.suppress(Exception):
                 await self._committer
-        await self._reader.close()
+        for reader in self._readers:
+            await reader.close()
         async with self._write_lock:
             try:
                 await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
