@@ -404,6 +404,7 @@ class SQLiteStore:
     async def create_inbox(self, inbox: Inbox, now: int) -> None:
         """Insert the inbox unless its address is taken or still quarantined."""
         # No cached entry can be stale: lookups that found no inbox were not kept.
+        version = self._inboxes.inbox_version
         try:
             async with self._transaction(changes_inboxes=False) as db:
                 if await db.execute_fetchall(
@@ -417,6 +418,8 @@ class SQLiteStore:
                 )
         except sqlite3.IntegrityError:
             raise AddressTaken(inbox.address) from None
+        # Its token is used next, by the creator's first look at the inbox.
+        self._inboxes.keep_token(inbox, version)
 
     async def extend_inbox(self, inbox_id: str, expires_at: int) -> None:
         async with self._transaction() as db:

@@ -16,7 +16,7 @@ from tempmail.errors import IntegrityError, StorageError
 from tempmail.events import QUEUE_SIZE, Event, EventHub
 from tempmail.pacing import IngestPacer
 from tempmail.sanitize import Sanitizer, html_to_text
-from tempmail.storage import SQLiteStore
+from tempmail.storage import READERS, Inbox, SQLiteStore
 from tests.helpers import SMTP_POLICY, make_message
 
 
@@ -272,6 +272,34 @@ def test_storage_refuses_newer_schema_and_bad_path(tmp_path: Path) -> None:
             await SQLiteStore.open(path)
         with pytest.raises(StorageError):
             await SQLiteStore.open(tmp_path / "missing-dir" / "db.sqlite3")
+
+    asyncio.run(scenario())
+
+
+def test_store_spreads_queries_over_readers_and_keeps_new_tokens(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = await SQLiteStore.open(tmp_path / "db.sqlite3")
+        queries: list[list[str]] = [[] for _ in range(READERS)]
+        try:
+            for reader, seen in zip(store._readers, queries, strict=True):
+                await reader._execute(reader._conn.set_trace_callback, seen.append)
+            now = int(time.time() * 1000)
+            inbox = Inbox(
+                "i1", "a@example.test", b"d" * 32, b"p" * 32, b"w", "k", now, now + 60_000
+            )
+            await store.create_inbox(inbox, now)
+            # The creator looks at the inbox next: its token answers from memory.
+            assert await store.inbox_by_token([b"x" * 32, b"d" * 32]) == inbox
+            assert queries == [[] for _ in range(READERS)]
+            # Queries under way at once go to different readers.
+            assert (
+                await asyncio.gather(*(store.message_count("i1") for _ in range(READERS)))
+                == [0] * READERS
+            )
+            assert all(len(seen) == 1 for seen in queries)
+            assert await store.inbox_by_token([b"u" * 32]) is None
+        finally:
+            await store.close()
 
     asyncio.run(scenario())
 
