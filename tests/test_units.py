@@ -164,6 +164,42 @@ def test_encoded_words_and_html_only_preview() -> None:
     assert parsed.preview == "Only & HTML"
 
 
+def _html_only(body: str) -> bytes:
+    return (
+        b"From: a@example.com\r\nSubject: s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        + body.encode()
+        + b"\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<p>" + "<b>one</b> <i>two</i> " * 400 + "Your code is 4821</p>",
+        "<html><head><title>T</title><style>p{}</style></head><body>"
+        + "<table>"
+        + "<tr><td>cell</td><td>&amp; more</td></tr>" * 300
+        + "</table></body></html>",
+        "<ul>" + "<li><a href='https://example.com/'>link</a><br></li>" * 300 + "</ul>",
+    ],
+)
+def test_dense_html_previews_like_ordinary_html(body: str) -> None:
+    # Past PREVIEW_DENSE_TAGS tags the preview comes from mailtext's linear scanner instead of
+    # nh3; it must read the same as nh3 would have.
+    assert body.count("<") > parsing.PREVIEW_DENSE_TAGS
+    expected = parsing._preview(html_to_text(body[: parsing.PREVIEW_HTML_LIMIT]))
+    assert expected
+    assert parsing.glance(_html_only(body)).preview == expected
+    assert parsing.parse_with_stdlib(_html_only(body)).preview == expected
+
+
+def test_deeply_nested_html_still_previews() -> None:
+    # 3,000 nested elements: nh3 took ~33 ms here and then showed nothing.
+    body = "<div>" * 3000 + "Deep inside" + "</div>" * 3000
+    assert parsing.glance(_html_only(body)).preview == "Deep inside"
+    assert parsing.parse_with_stdlib(_html_only(body)).preview == "Deep inside"
+
+
 def test_bare_cr_does_not_forge_headers() -> None:
     raw = b"From: real@example.com\r\nSubject: hi\rFrom: ceo@bank.example\r\n\r\nbody\r\n"
     parsed = parsing.parse(raw)
