@@ -283,8 +283,7 @@ def glance(raw: bytes) -> Glance:
             else:
                 has_attachments = True
         text = "\n\n".join(text for text in texts if text)
-        # A preview needs only the start; nh3 is slow on deeply nested hostile markup.
-        html = "\n".join(html for html in htmls if html)[:PREVIEW_HTML_LIMIT]
+        html = "\n".join(html for html in htmls if html)
         preview = _preview(text or _html_text(html))
         return Glance(senders[0] if senders else "", subject, preview, has_attachments)
     except Exception:  # hostile input must still be stored and listed
@@ -380,11 +379,13 @@ def _attachment(
 
 
 def _preview_of(text: str, html: str) -> str:
-    return _preview(text or _html_text(html[:PREVIEW_HTML_LIMIT]))
+    return _preview(text or _html_text(html))
 
 
 def _html_text(html: str) -> str:
-    """The visible text of HTML for a preview, in bounded time however hostile the markup."""
+    """The visible text of the start of HTML for a preview, in bounded time however hostile
+    the markup."""
+    html = html[:PREVIEW_HTML_LIMIT]
     unclosed = html.rfind("<")
     if unclosed > html.rfind(">"):
         html = html[:unclosed]  # a tag cut off at PREVIEW_HTML_LIMIT

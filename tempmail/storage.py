@@ -366,16 +366,13 @@ class SQLiteStore:
         aiosqlite's cursor API costs a trip each to execute, fetch and close, and under load
         each trip waits about two turns of the event loop.
         """
-        index = self._least_busy()
+        index = min(range(len(self._readers)), key=self._reading.__getitem__)
         self._reading[index] += 1
         try:
             async with _translated():
                 return list(await self._readers[index].execute_fetchall(sql, parameters))
         finally:
             self._reading[index] -= 1
-
-    def _least_busy(self) -> int:
-        return min(range(len(self._readers)), key=self._reading.__getitem__)
 
     async def _fetchone(self, sql: str, parameters: Sequence[object]) -> sqlite3.Row | None:
         rows = await self._fetchall(sql, parameters)

@@ -332,14 +332,18 @@ def test_pipelined_messages_in_one_write_are_all_stored(server: RunningServer) -
     assert _messages(server, inbox) == bodies
 
 
+def _unfinished_data(inbox: dict[str, Any], content: bytes) -> bytes:
+    """A session up to DATA and the start of a message that never ends."""
+    address = inbox["address"].encode()
+    return (
+        b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<" + address + b">\r\nDATA\r\n" + content
+    )
+
+
 def test_connection_lost_during_data_stores_nothing(server: RunningServer) -> None:
     inbox = create_inbox(server)
     with socket.create_connection((server.smtp_host, server.smtp_port), timeout=30) as sock:
-        sock.sendall(
-            b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<"
-            + inbox["address"].encode()
-            + b">\r\nDATA\r\nSubject: cut\r\n\r\nhalf a mess"
-        )
+        sock.sendall(_unfinished_data(inbox, b"Subject: cut\r\n\r\nhalf a mess"))
         received = b""
         while b"354 " not in received:
             received += sock.recv(65536)
@@ -358,11 +362,7 @@ def test_idle_timeout_during_data_closes_and_stores_nothing(tmp_path: Path) -> N
     try:
         inbox = create_inbox(server)
         with socket.create_connection((server.smtp_host, server.smtp_port), timeout=30) as sock:
-            sock.sendall(
-                b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<"
-                + inbox["address"].encode()
-                + b">\r\nDATA\r\nSubject: slow\r\n\r\nand then silence"
-            )
+            sock.sendall(_unfinished_data(inbox, b"Subject: slow\r\n\r\nand then silence"))
             replies = bytearray()
             while chunk := sock.recv(65536):
                 replies += chunk
