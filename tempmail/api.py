@@ -26,7 +26,7 @@ from tempmail.events import Event, EventHub
 from tempmail.inboxes import Access, Inboxes
 from tempmail.records import Content, Reading
 from tempmail.responses import NO_STORE, encode, json_response
-from tempmail.sanitize import Sanitizer
+from tempmail.sanitize import Cleaned, Sanitizer, inline_budget
 from tempmail.storage import MessageFilter, MessageRow
 
 MAX_BODY_BYTES = 16 * 1024
@@ -276,19 +276,17 @@ async def get_message(request: Request) -> Response:
     inboxes: Inboxes = request.state.inboxes
     sanitizer: Sanitizer = request.state.sanitizer
 
-    def render(reading: Reading) -> tuple[str, int]:
+    def render(reading: Reading) -> Cleaned:
         if not reading.html:
-            return "", 0
+            return Cleaned("", 0, 0)
         inline = {
             item.content_id: (item.content_type, item.data)
             for item in reading.attachments
             if item.content_id
         }
-        return sanitizer.clean(reading.html, inline, allow_remote)
+        return sanitizer.clean(reading.html, inline, allow_remote, inline_budget(row.size))
 
-    content, reading, (body_html, blocked) = await inboxes.open_reading(
-        access, row, render, mark_seen=True
-    )
+    content, reading, cleaned = await inboxes.open_reading(access, row, render, mark_seen=True)
     return json_response(
         wire.MessageDetail(
             id=row.id,
@@ -297,7 +295,7 @@ async def get_message(request: Request) -> Response:
             cc=reading.cc,
             subject=reading.subject,
             date=reading.date,
-            body_html=body_html,
+            body_html=cleaned.html,
             body_text=reading.text,
             received_at=iso_time(row.received_at),
             seen=True,
@@ -308,7 +306,8 @@ async def get_message(request: Request) -> Response:
             ],
             codes=reading.codes,
             links=[wire.LinkInfo(link.url, link.text, link.verification) for link in reading.links],
-            remote_images_blocked=blocked,
+            remote_images_blocked=cleaned.remote_blocked,
+            inline_images_omitted=cleaned.inline_omitted,
         )
     )
 

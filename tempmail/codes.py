@@ -8,12 +8,12 @@ reaches `CODE_THRESHOLD` is kept.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from tempmail.codecontext import alone_on_line, context_score, is_excluded
 from tempmail.mailtext import URL
+from tempmail.reading.normalize import normalize
 
 # A comment quotes CJK punctuation on purpose; ruff would flag it as a look-alike.
 # ruff: noqa: RUF003
@@ -65,7 +65,7 @@ def _prepare(text: str) -> str:
     # NFKC would turn the ideographic comma in "628491，5分钟" into a decimal comma.
     if not text.isascii():
         text = text.replace("\uff0c", "\u3001").replace("\u0130", "I")
-        text = unicodedata.normalize("NFKC", text)
+        text = normalize("NFKC", text)
     text = URL.sub(" | ", text)
     return _EMAIL.sub(" | ", text) if "@" in text else text
 

@@ -43,9 +43,9 @@ Rendered = TypeVar("Rendered")
 
 ADDRESS_ALPHABET = string.ascii_lowercase + string.digits
 HOUR_MS = 3_600_000
-# Reads of messages up to this size (sealed) are opened and parsed on the event loop...
+# Later reads of messages up to this size (sealed) are opened on the event loop...
 INLINE_SEALED_BYTES = 64 * 1024
-# ...and finished there too when their HTML is no longer than this (see `open_reading`).
+# ...and rendered there too when their HTML is no longer than this (see `open_reading`).
 INLINE_HTML = 8 * 1024
 MAX_LOCAL_PART = 64
 # Plus is left out on purpose: "name+tag" delivers to "name".
@@ -303,11 +303,14 @@ class Inboxes:
         the message was read, are handed to the store to write with its next commit; the reader
         does not wait for that write.
 
-        A small message is opened and parsed on the event loop: that costs well under a
-        millisecond, and a trip to a worker thread costs a reader several turns of a busy loop
-        and hand-offs of the GIL. Finding codes and links and cleaning the HTML are linear
-        in the HTML's size but can be far slower on hostile markup, so they move to a worker
-        thread beyond INLINE_HTML characters; large messages go there whole.
+        The first read (parse, codes and links, cleaning) runs in a worker thread: each step
+        is linear in the message's size, but finding codes and links in a few KB of hostile
+        text already takes several milliseconds. A later read of a small message is opened
+        and rendered on the event loop: that costs well under a millisecond for ordinary
+        mail and a few at worst (cleaning is linear, `sanitize` turns markup it cannot clean
+        in linear time into text, and inline images are charged to the read's budget), where
+        a trip to a worker thread costs a reader several turns of a busy loop and hand-offs
+        of the GIL. HTML over INLINE_HTML characters and large messages go to the thread.
         """
 
         def first() -> tuple[records.Content, records.Reading | ParsedMessage]:
@@ -326,7 +329,7 @@ class Inboxes:
             reading, sealed = _read(access.inbox, row.id, known, self._sealing)
             return content, reading, sealed, render(reading)
 
-        if len(row.content) <= INLINE_SEALED_BYTES:
+        if row.reading is not None and len(row.content) <= INLINE_SEALED_BYTES:
             content, known = first()
             if len(known.html) <= INLINE_HTML:
                 content, reading, sealed, rendered = rest(content, known)

@@ -139,9 +139,20 @@ def bare_links(text: str) -> Iterator[RawLink]:
 
 
 def _trim_url(url: str) -> str:
-    while url and (url[-1] in _URL_TRAILER or (url[-1] == ")" and url.count("(") < url.count(")"))):
-        url = url[:-1]
-    return url
+    """The URL less trailing punctuation, and less trailing `)`s that close nothing in it."""
+    # Counted once and kept up to date: recounting per character made this quadratic.
+    unmatched = url.count(")") - url.count("(")
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in _URL_TRAILER:
+            end -= 1
+        elif last == ")" and unmatched > 0:
+            unmatched -= 1
+            end -= 1
+        else:
+            break
+    return url[:end]
 
 
 def _is_web_url(url: str) -> bool:

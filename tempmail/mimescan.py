@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 MAX_DEPTH = 20
 MAX_PARTS = 1000
+# Parameters are read from this much of a header value, so that looking one up (several
+# lookups a part) stays cheap however long the value is; real ones are a few hundred bytes.
+MAX_PARAMETERS_SOURCE = 4 * 1024
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_LINE = rb"(?:[\x21-\x39\x3b-\x7e]*:|[ \t]|From )"
@@ -136,7 +139,7 @@ def _first_values(found: list[tuple[str, str]]) -> dict[str, str]:
 def parameters(value: str) -> dict[str, str]:
     """The `; name=value` parameters of a structured header, names lower-cased, quotes removed."""
     params: dict[str, str] = {}
-    for match in _PARAM.finditer(value):
+    for match in _PARAM.finditer(value[:MAX_PARAMETERS_SOURCE]):
         name, raw = match.group(1).lower(), match.group(2)
         if raw.startswith('"'):
             raw = _QUOTED_PAIR.sub(r"\1", raw[1:-1])
@@ -182,7 +185,11 @@ def read_strict(raw: bytes) -> tuple[list[tuple[str, str]], Iterator[Part]]:
 def _check_plain(fields: dict[str, str]) -> None:
     for name in ("content-type", "content-disposition"):
         value = fields.get(name)
-        if value is not None and ("=?" in value or not _PLAIN_MIME_VALUE.fullmatch(value)):
+        if value is not None and (
+            "=?" in value
+            or len(value) > MAX_PARAMETERS_SOURCE
+            or not _PLAIN_MIME_VALUE.fullmatch(value)
+        ):
             raise Unusual(f"{name} needs the stdlib")
     kind = fields.get("content-type")
     if kind is not None and not _TYPE.fullmatch(kind.split(";", 1)[0].strip().lower()):

@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 
 import nh3
 
+from tempmail.mailtext import read_html
+from tempmail.reading.markup import measure
+
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
+# Every use of an inline image is charged its `data:` URI against one budget per read: this
+# much, plus four times the message's size (so a read's output stays linear in the message).
+INLINE_IMAGE_FLOOR = 2 * 1024 * 1024
+MAX_INLINE_OUTPUT = 16 * 1024 * 1024
+TOO_COMPLEX_NOTE = (
+    "This message's formatting is too deeply nested or malformed to show safely; here is its text."
+)
 
 _EXTRA_GENERIC = {"style", "align", "valign", "bgcolor", "width", "height", "dir", "lang", "title"}
 _EXTRA_ATTRIBUTES = {
@@ -57,30 +66,44 @@ class _Pass:
 
     inline_images: Mapping[str, tuple[str, bytes]]
     allow_remote: bool
+    inline_budget: int
     remote_blocked: int = 0
-    inline_budget: int = MAX_INLINE_IMAGE_BYTES
+    inline_omitted: int = 0
     cache: dict[str, str] = field(default_factory=dict)
 
 
 _current: ContextVar[_Pass] = ContextVar("tempmail_sanitize_pass")
 
 
-def _image_source(state: _Pass, value: str) -> str | None:
-    if value[:4].lower() == "cid:":
-        content_id = value[4:].strip().strip("<>")
-        if content_id in state.cache:
-            return state.cache[content_id]
-        found = state.inline_images.get(content_id)
-        if (
-            found is None
-            or found[0] not in INLINE_IMAGE_TYPES
-            or len(found[1]) > state.inline_budget
-        ):
-            return None
-        state.inline_budget -= len(found[1])
+def inline_budget(message_size: int) -> int:
+    """The characters of inline-image `data:` URIs one read of a message may return."""
+    return min(MAX_INLINE_OUTPUT, INLINE_IMAGE_FLOOR + 4 * max(0, message_size))
+
+
+def _data_uri_length(content_type: str, data: bytes) -> int:
+    return len("data:;base64,") + len(content_type) + (len(data) + 2) // 3 * 4
+
+
+def _inline_image(state: _Pass, content_id: str) -> str | None:
+    """The `data:` URI for one use of an inline image, charged to the read's budget."""
+    found = state.inline_images.get(content_id)
+    if found is None or found[0] not in INLINE_IMAGE_TYPES:
+        return None
+    # A use past the budget loses its source (its alt text stays) and is counted.
+    if _data_uri_length(*found) > state.inline_budget:
+        state.inline_omitted += 1
+        return None
+    uri = state.cache.get(content_id)
+    if uri is None:
         uri = f"data:{found[0]};base64,{base64.b64encode(found[1]).decode('ascii')}"
         state.cache[content_id] = uri
-        return uri
+    state.inline_budget -= len(uri)
+    return uri
+
+
+def _image_source(state: _Pass, value: str) -> str | None:
+    if value[:4].lower() == "cid:":
+        return _inline_image(state, value[4:].strip().strip("<>"))
     if _DATA_IMAGE.match(value):
         return value
     if _REMOTE.match(value):
@@ -129,23 +152,48 @@ class Sanitizer:
         markup: str,
         inline_images: Mapping[str, tuple[str, bytes]] | None = None,
         allow_remote: bool = False,
-    ) -> tuple[str, int]:
-        """Return (safe HTML, number of remote images removed)."""
-        state = _Pass(inline_images or {}, allow_remote)
+        image_budget: int = INLINE_IMAGE_FLOOR,
+    ) -> Cleaned:
+        """Safe HTML for `markup`, with at most `image_budget` characters of inline images.
+
+        Markup that nh3 could not clean in time linear in its length (see `reading.markup`)
+        is shown as its visible text under a note instead.
+        """
+        if measure(markup).hostile:
+            markup = _as_text(markup)
+        state = _Pass(inline_images or {}, allow_remote, image_budget)
         token = _current.set(state)
         try:
             cleaned = self._cleaner.clean(markup)
         finally:
             _current.reset(token)
-        return cleaned, state.remote_blocked
+        return Cleaned(cleaned, state.remote_blocked, state.inline_omitted)
 
 
-def html_to_text(markup: str) -> str:
-    """Visible text of HTML (one-off use; servers keep a `Sanitizer`)."""
+@dataclass(frozen=True)
+class Cleaned:
+    """One sanitizing pass's result."""
+
+    html: str
+    remote_blocked: int
+    inline_omitted: int
+
+
+def _as_text(markup: str) -> str:
+    """Markup too complex to clean, as HTML showing only its visible text and a note."""
+    visible = read_html(markup)[0]
+    return (
+        f"<p><em>{html.escape(TOO_COMPLEX_NOTE)}</em></p>"
+        f'<div style="white-space: pre-wrap">{html.escape(visible)}</div>'
+    )
+
+
+def html_to_text(markup: str, limit: int | None = None) -> str:
+    """Visible text of HTML (one-off use; servers keep a `Sanitizer`), from at most `limit`
+    characters of nh3's escaped output (unescaping a flood of entities is slow)."""
     if not markup:
         return ""
     # Block boundaries separate words on screen; keep them apart once the tags are gone.
     spaced = _BLOCK_TAG.sub(" <", markup)
-    return html.unescape(
-        nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style", "title", "head"})
-    )
+    text = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style", "title", "head"})
+    return html.unescape(text[:limit])

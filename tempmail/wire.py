@@ -97,6 +97,12 @@ class MessageDetail(msgspec.Struct, rename={"sender": "from"}):
     remote_images_blocked: Annotated[
         int, msgspec.Meta(description="Remote images removed; ask again with remote_images=true")
     ]
+    inline_images_omitted: Annotated[
+        int,
+        msgspec.Meta(
+            description="Uses of inline (cid:) images left out: over the read's image budget"
+        ),
+    ] = 0
 
 
 class Confirmation(msgspec.Struct):

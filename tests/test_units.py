@@ -251,7 +251,8 @@ def test_sanitizer_strips_active_content() -> None:
         '<p style="color: blue">blue</p><iframe src="https://x"></iframe>'
         '<img src="data:image/svg+xml;base64,PHN2Zz4=">'
     )
-    cleaned, blocked = sanitizer.clean(hostile)
+    result = sanitizer.clean(hostile)
+    cleaned, blocked = result.html, result.remote_blocked
     lowered = cleaned.lower()
     for needle in ["script", "onerror", "onload", "svg", "math", "javascript:", "form", "input",
                    "iframe", "url(", "/relative", "t.example"]:  # fmt: skip
@@ -265,13 +266,14 @@ def test_sanitizer_remote_images_and_cid() -> None:
     sanitizer = Sanitizer()
     markup = '<img src="https://t.example/a.gif"><img src="cid:logo"><img src="cid:script">'
     images = {"logo": ("image/png", b"\x89PNG"), "script": ("text/html", b"<script>")}
-    cleaned, blocked = sanitizer.clean(markup, images)
+    result = sanitizer.clean(markup, images)
+    cleaned, blocked = result.html, result.remote_blocked
     assert blocked == 1
     assert "t.example" not in cleaned
     assert cleaned.count("data:image/png;base64,iVBORw==") == 1
     assert "text/html" not in cleaned
-    allowed, blocked = sanitizer.clean(markup, images, allow_remote=True)
-    assert 'src="https://t.example/a.gif"' in allowed and blocked == 0
+    allowed = sanitizer.clean(markup, images, allow_remote=True)
+    assert 'src="https://t.example/a.gif"' in allowed.html and allowed.remote_blocked == 0
     assert html_to_text("") == ""
 
 
