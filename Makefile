@@ -6,7 +6,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv serve test lint browser bench clean
+.PHONY: venv serve test lint browser clients bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,19 @@ browser:
 		fi; \
 	fi
 
-test: $(TEST_STAMP) browser
+# The POP3 tests drive real clients from Debian: curl and fetchmail.
+CLIENT_TOOLS := curl fetchmail
+clients:
+	@missing=""; for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else \
+			echo "The POP3 tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
+		fi; \
+	fi
+
+test: $(TEST_STAMP) browser clients
 	$(BIN)/ruff check tempmail tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest --cov=tempmail --cov-report=term-missing:skip-covered --cov-fail-under=90
