@@ -6,7 +6,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv serve test lint browser containers bench clean lock wheels
+.PHONY: venv serve test lint browser clients services containers bench clean lock wheels
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,28 @@ browser:
 		fi; \
 	fi
 
+# The POP3 tests drive real clients from Debian: curl and fetchmail.
+CLIENT_TOOLS := curl fetchmail
+clients:
+	@missing=""; for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else \
+			echo "The POP3 tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
+		fi; \
+	fi
+
+# PostgreSQL and Redis tests start throwaway servers from Debian's packages (never a download).
+services:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; \
+		else \
+			echo "The storage tests need PostgreSQL and Redis: sudo apt-get install postgresql redis-server" >&2; exit 1; \
+		fi; \
+	fi
+
 # The container tests build and run the image with Debian's podman on a debootstrapped base.
 CONTAINER_TOOLS := podman buildah runc debootstrap docker-compose haproxy iptables
 containers:
@@ -54,7 +76,7 @@ containers:
 		fi; \
 	fi
 
-test: $(TEST_STAMP) browser containers
+test: $(TEST_STAMP) browser clients services containers
 	$(BIN)/ruff check tempmail tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest --cov=tempmail --cov-report=term-missing:skip-covered --cov-fail-under=90
