@@ -12,8 +12,9 @@ The model is conservative: it never closes an element that the tree builder woul
 Every `<name` is a tag, even inside comments, `<script>` or quoted attribute values (the tree
 builder sees a subset of those); a closing tag closes only what the builder's own rules would
 close (scope for special elements, the "any other end tag" walk for the rest); a formatting
-element closed implicitly counts as one the builder may reopen (at most three alike, as its
-"Noah's Ark" clause keeps). Each step is O(1), so the pass is linear in the markup's length.
+element closed implicitly counts as one the builder may reopen, and reopened ones count
+against the same limit as nesting, for good: reopening can push them onto the stack outside
+whatever closed them. Each step is O(1) amortized, so the pass is linear in the markup's length.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ _VOID = _names(
     "area base basefont bgsound br col embed frame hr image img input keygen link meta param "
     "source track wbr"
 )
+# Never pushed in a fragment: the tree builder merges their attributes into what exists.
+_NOT_PUSHED = _names("html head body")
+# Their end tags close nothing above them (`</form>` takes the form out of the stack alone).
+_CLOSES_NOTHING = _NOT_PUSHED | {"form"}
 _FORMATTING = _names("a b big code em font i nobr s small strike strong tt u")
 # Elements the tree builder's "has an element in scope" stops at.
 _SCOPE_BOUNDARY = _names(
@@ -84,17 +89,15 @@ class Shape:
 @dataclass
 class _Stack:
     names: list[str] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
     # Where each name, each scope boundary and each special element sits in `names`.
     where: dict[str, list[int]] = field(default_factory=dict)
     boundaries: list[int] = field(default_factory=list)
     tables: list[int] = field(default_factory=list)
     specials: list[int] = field(default_factory=list)
 
-    def push(self, name: str, key: str) -> None:
+    def push(self, name: str) -> None:
         index = len(self.names)
         self.names.append(name)
-        self.keys.append(key)
         self.where.setdefault(name, []).append(index)
         if name in _SCOPE_BOUNDARY:
             self.boundaries.append(index)
@@ -103,8 +106,8 @@ class _Stack:
         if name in _SPECIAL:
             self.specials.append(index)
 
-    def pop(self) -> tuple[str, str]:
-        name, key = self.names.pop(), self.keys.pop()
+    def pop(self) -> str:
+        name = self.names.pop()
         self.where[name].pop()
         index = len(self.names)
         if self.boundaries and self.boundaries[-1] == index:
@@ -113,7 +116,7 @@ class _Stack:
             self.tables.pop()
         if self.specials and self.specials[-1] == index:
             self.specials.pop()
-        return name, key
+        return name
 
     def top(self) -> str:
         return self.names[-1] if self.names else ""
@@ -127,49 +130,51 @@ def measure(markup: str) -> Shape:
     """The deepest nesting, reopened formatting elements and most attributes on one tag."""
     shape = Shape()
     stack = _Stack()
-    # Formatting elements closed implicitly, by their name and attributes: the tree builder
-    # reopens at most three alike.
-    reopened: dict[str, int] = {}
     for match in _TAG.finditer(markup):
         closing, name, rest = match.group(1), match.group(2).lower(), match.group(3)
         shape.tags += 1
         if closing:
             closed = _close(stack, name)
-            for popped_name, key in closed:
-                if popped_name in _FORMATTING and popped_name != name:
-                    count = reopened.get(key, 0)
-                    if count < 3:
-                        reopened[key] = count + 1
-                        shape.reopened += 1
+            shape.reopened += sum(
+                1 for popped in closed if popped in _FORMATTING and popped != name
+            )
             continue
         attributes = len(_ATTRIBUTE_START.findall(rest)) if len(rest) > MAX_ATTRIBUTES else 0
         shape.attributes = max(shape.attributes, attributes)
-        if name in _VOID:
+        if name in _VOID or name in _NOT_PUSHED:
             continue
         level = _TABLE_LEVELS.get(name)
         if level is not None:
+            if not stack.tables:
+                continue  # outside a table the tree builder ignores it
             while _TABLE_LEVELS.get(stack.top(), 3) <= level:
                 stack.pop()
+            # The tree builder adds the row and the row group a cell or a row goes in.
+            if level < 2 and _TABLE_LEVELS.get(stack.top(), 3) == 3:
+                stack.push("tbody")
+            if level == 0 and stack.top() != "tr":
+                stack.push("tr")
         sibling = _SIBLINGS.get(name)
         top = stack.top()
         if (sibling is not None and _SIBLINGS.get(top) == sibling) or (
             name in _CLOSES_P and top == "p"
         ):
             stack.pop()
-        stack.push(name, f"{name} {rest.strip()}" if name in _FORMATTING else name)
+        stack.push(name)
         shape.depth = max(shape.depth, len(stack.names))
         if shape.hostile:
             break  # the verdict cannot change
     return shape
 
 
-def _close(stack: _Stack, name: str) -> list[tuple[str, str]]:
+def _close(stack: _Stack, name: str) -> list[str]:
     """Pop what the tree builder would pop for `</name>`; nothing when it would ignore it."""
     index = stack.topmost(name)
-    if index < 0:
+    if index < 0 or name in _CLOSES_NOTHING:
         return []
     if name in _TABLE_LEVELS or name == "table":
-        if stack.tables and stack.tables[-1] > index:
+        # In "table scope", and only where a table gives these elements a place at all.
+        if not stack.tables or stack.tables[-1] > index:
             return []
     elif name in _SPECIAL:
         # Closes only when in scope: no scope boundary above it.
