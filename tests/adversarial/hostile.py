@@ -69,6 +69,16 @@ def entity_flood(size: int) -> bytes:
     return _html(_repeat(b"&amp;&#x41;&lt;&nbsp;", size))
 
 
+def anchor_flood(size: int) -> bytes:
+    """Empty anchors: the sanitizer adds `target` and `rel` to each, its largest growth."""
+    return _html(_repeat(b"<a></a>", size))
+
+
+def punycode_charset(size: int) -> bytes:
+    """A text part in the punycode "charset": Python's decoder is quadratic."""
+    return _text(("\u00e9" * (size // 1)).encode("punycode")[:size], b"punycode")
+
+
 def many_links(size: int) -> bytes:
     return _html(
         b"".join(
@@ -184,6 +194,8 @@ STAGES: dict[str, Callable[[int], bytes]] = {
     "reopened_formatting": reopened_formatting,
     "many_attributes": many_attributes,
     "entity_flood": entity_flood,
+    "anchor_flood": anchor_flood,
+    "punycode_charset": punycode_charset,
     "many_links": many_links,
     "many_urls": many_urls,
     "combining_marks": combining_marks,
