@@ -55,7 +55,10 @@ class SMTPSettings(_Section):
     host: Host = "127.0.0.1"
     port: Port = 8025
     hostname: Domain = "localhost"
+    # The greeting's text after the host name: printable ASCII, no version fingerprint.
+    banner: Annotated[str, msgspec.Meta(pattern=r"^[!-~][ -~]{0,199}$")] = "ESMTP ready"
     max_message_size_mb: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 10
+    data_memory_mb: Annotated[int, msgspec.Meta(ge=2, le=65536)] = 64
     max_recipients: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 100
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 500
     max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 20
@@ -67,6 +70,8 @@ class SMTPSettings(_Section):
     def __post_init__(self) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("smtp.tls_cert and smtp.tls_key must be set together")
+        if self.data_memory_mb <= self.max_message_size_mb:
+            raise ValueError("smtp.data_memory_mb must be larger than smtp.max_message_size_mb")
 
 
 class InboxSettings(_Section):
