@@ -6,7 +6,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv serve test lint browser bench clean
+.PHONY: venv serve test lint browser smtp-client bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,17 @@ browser:
 		fi; \
 	fi
 
-test: $(TEST_STAMP) browser
+# swaks, a pipelining SMTP client, is the real peer of tests/test_smtp_surface.py.
+smtp-client:
+	@if ! command -v swaks >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends swaks; \
+		else \
+			echo "The SMTP tests need Debian's swaks: sudo apt-get install swaks" >&2; exit 1; \
+		fi; \
+	fi
+
+test: $(TEST_STAMP) browser smtp-client
 	$(BIN)/ruff check tempmail tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest --cov=tempmail --cov-report=term-missing:skip-covered --cov-fail-under=90
