@@ -9,12 +9,15 @@ the sender retries later, as it would for a full disk.
 
 from __future__ import annotations
 
+from tempmail.memory import MemoryTrimmer
+
 
 class DataBudget:
     """A byte budget: `take` before buffering, `give` back when the buffer is gone."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, trimmer: MemoryTrimmer | None = None) -> None:
         self.limit = limit
+        self.trimmer = trimmer or MemoryTrimmer()
         self.in_use = 0
         self.peak = 0
         self.refusals = 0
@@ -30,3 +33,4 @@ class DataBudget:
 
     def give(self, size: int) -> None:
         self.in_use = max(0, self.in_use - size)
+        self.trimmer.freed(size)
