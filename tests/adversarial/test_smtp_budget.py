@@ -61,16 +61,20 @@ def test_data_past_the_shared_budget_is_refused_with_452_and_the_budget_comes_ba
     )
     try:
         inbox = create_inbox(server)
+        listener = server.runtime.listener
+        assert listener is not None
         first = _open_data(server.smtp_host, server.smtp_port, inbox["address"])
         _send_lines(first, 9 * MB)
+        # Sent is not yet read: wait until the server holds the first session's 9 MB.
+        deadline = time.monotonic() + 30
+        while listener.budget.in_use < 9 * MB and time.monotonic() < deadline:
+            time.sleep(0.02)
         second = _open_data(server.smtp_host, server.smtp_port, inbox["address"])
         _send_lines(second, 9 * MB)
         # The second session did not fit beside the first: drained and refused, not stored.
         assert _finish(second).startswith(b"452 4.3.1")
         assert _finish(first).startswith(b"250 2.0.0")
         first.close()
-        listener = server.runtime.listener
-        assert listener is not None
         assert listener.budget.in_use == 0
         assert listener.budget.refusals >= 1
         # With the budget back, the refused sender's retry in the same session goes through.
