@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tempmail.clients import peer_key
+from tempmail.memory import TRIM_DELAY_SECONDS
 from tests.adversarial.test_crash import Process
 from tests.helpers import create_inbox, start_server
 from tests.test_smtp_surface import Conversation
@@ -147,7 +148,12 @@ def _flood(process: Process, address: str, sessions: int, size: int) -> list[soc
 
 
 def _settle(pid: int) -> float:
-    """RSS once it stops changing (the server frees what the closed sessions held)."""
+    """RSS once it stops changing (the server frees what the closed sessions held).
+
+    The server hands freed heap back to the system a second after a burst (memory.py), so
+    first wait past that; RSS alone stays flat until then.
+    """
+    time.sleep(TRIM_DELAY_SECONDS + 1)
     previous = _rss_mb(pid)
     for _ in range(50):
         time.sleep(0.2)
@@ -181,7 +187,7 @@ def test_unfinished_data_flood_keeps_server_memory_bounded(tmp_path: Path) -> No
             after.append(_settle(pid))
         # Nothing accumulates from one flood to the next, and most of it is given back.
         assert after[1] - after[0] < 32, after
-        assert after[1] - start < 96, (start, after)
+        assert after[1] - start < 64, (start, after)
         with process.client() as client:
             assert client.get("/health").status_code == 200
     finally:
