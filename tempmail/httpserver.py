@@ -94,6 +94,7 @@ def guarded_protocol(settings: HTTPSettings, counts: ConnectionCounts) -> type[H
             self._counted = False
             self._timer: asyncio.TimerHandle | None = None
             self._awaiting_headers = True
+            self._headers_ended = False
             self._header_bytes = 0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -122,16 +123,27 @@ def guarded_protocol(settings: HTTPSettings, counts: ConnectionCounts) -> type[H
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            if self._awaiting_headers:
-                if self._timer is None:
-                    # Any byte towards a request starts its clock, even the blank lines
-                    # the parser skips without beginning a message.
-                    self._arm(settings.header_timeout_seconds)
-                self._header_bytes += len(data)
-                if self._header_bytes > MAX_HEADER_BYTES:
-                    self._refuse(431, "headers_too_large", "The request headers are too large.")
-                    return
+            self._headers_ended = False
             super().data_received(data)
+            if not self._awaiting_headers or self._headers_ended or self.transport.is_closing():
+                # Bytes that finished a header block (and any body or next request after it)
+                # are not held against the headers.
+                return
+            if self._timer is None:
+                # Any byte towards a request starts its clock, even the blank lines the
+                # parser skips without beginning a message.
+                self._arm(settings.header_timeout_seconds)
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._refuse(431, "headers_too_large", "The request headers are too large.")
+
+        def eof_received(self) -> bool | None:  # type: ignore[override]
+            # A client may send its requests and half-close (shutdown(SHUT_WR)): answer what
+            # it asked before closing, instead of writing to a transport closed under it. A
+            # response already streaming (an event stream) ends at once, as before: its client
+            # is gone, and its slot is freed.
+            waiting = self.cycle is not None and not self.cycle.response_started
+            return True if self.pipeline or waiting else None
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
@@ -139,6 +151,7 @@ def guarded_protocol(settings: HTTPSettings, counts: ConnectionCounts) -> type[H
 
         def on_headers_complete(self) -> None:
             self._awaiting_headers = False
+            self._headers_ended = True
             self._header_bytes = 0
             self._arm(settings.body_timeout_seconds)
             super().on_headers_complete()
