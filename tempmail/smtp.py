@@ -77,6 +77,7 @@ _DEFAULT_DETAIL = {
     "555": "5.5.4",
 }
 _CLASS_DETAIL = {"2": "2.0.0", "4": "4.0.0", "5": "5.0.0"}
+_UNKNOWN_COMMAND = re.compile(r'500 Error: command ".*" not recognized\Z', re.DOTALL)
 _HAS_DETAIL = re.compile(r"\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(?: |\Z)")
 
 _END_OF_DATA = b"\r\n.\r\n"
@@ -88,8 +89,11 @@ def with_enhanced_code(reply: str) -> str:
     """`reply` with an RFC 3463 enhanced status code after the reply code, if it lacks one.
 
     Intermediate (3xx) replies carry none; the greeting and the replies to HELO and EHLO are
-    exempt by RFC 2034 and never passed here.
+    exempt by RFC 2034 and never passed here. aiosmtpd quotes an unknown command back to the
+    client, control characters and all; the reply names none.
     """
+    if _UNKNOWN_COMMAND.match(reply):
+        return "500 5.5.2 Error: command not recognized"
     reply = _STOCK_REPLIES.get(reply, reply)
     code = reply[:3]
     if not code.isdigit() or code[0] not in _CLASS_DETAIL or _HAS_DETAIL.match(reply):
