@@ -9,13 +9,11 @@ source is stored either way: nothing acknowledged is ever lost.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
-import email.errors
-import email.header
 import email.utils
 import mimetypes
 import re
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
@@ -24,20 +22,15 @@ import msgspec
 
 from tempmail import mimescan
 from tempmail.mailtext import read_html
+from tempmail.reading import headers
 from tempmail.reading.normalize import normalize
 from tempmail.sanitize import html_to_text
 
 MAX_MULTIPARTS = 50
 MAX_BOUNDARY_LINES = 2000
 MAX_HEADER_BYTES = 256 * 1024
-MAX_ADDRESSES = 100
+MAX_ADDRESSES = headers.MAX_ADDRESSES
 MAX_HEADER_VALUE = 2000
-# The stdlib's header decoding is quadratic in the number of encoded words: 600 KB of them
-# took 3.2 s here. Decoded text is never longer than its source; this much source is about
-# a thousand characters of non-Latin text, more of any other.
-MAX_ENCODED_HEADER = 2 * MAX_HEADER_VALUE
-# Enough source for MAX_ADDRESSES addresses with display names.
-MAX_ADDRESS_SOURCE = 32 * 1024
 # The stdlib parses MIME header fields (Content-Type, Content-Disposition, ...) in time
 # quadratic in their length: 250 KB of comments in one Content-Type took 39 s, RFC 2231
 # continuations 19 s. A message whose MIME fields pass these limits goes to the stdlib when
@@ -66,10 +59,6 @@ _ADDRESS = _ATOMS + "@" + _ATOMS
 _SIMPLE_MAILBOX = re.compile(
     r'[ \t]*(?:(?:"([^"\\\r\n]*)"|([^\x00-\x08\x0a-\x1f\x7f()<>@,;:\\"\[\]]*?))[ \t]*'
     rf"<({_ADDRESS})>|({_ADDRESS}))[ \t]*"
-)
-# Python codecs that are no mail charset; punycode's decoder is quadratic (256 KB took 1.6 s).
-_NOT_MAIL_CHARSETS = frozenset(
-    {"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined"}
 )
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
@@ -101,15 +90,8 @@ def _clean_header(value: str) -> str:
     return text[:MAX_HEADER_VALUE]
 
 
-def _decode_header(value: object) -> str:
-    raw = str(value)[:MAX_ENCODED_HEADER]
-    if "=?" not in raw:
-        return _clean_header(raw)  # no encoded words: what the stdlib would return, sooner
-    try:
-        decoded = str(email.header.make_header(email.header.decode_header(raw)))
-    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
-        decoded = raw
-    return _clean_header(decoded)
+def _decode_header(value: str) -> str:
+    return headers.decode(value)[:MAX_HEADER_VALUE]
 
 
 def _mailbox(value: str) -> tuple[str, str] | None:
@@ -128,28 +110,27 @@ def _mailbox(value: str) -> tuple[str, str] | None:
 
 
 def _addresses(values: list[str]) -> list[str]:
-    values = [value[:MAX_ADDRESS_SOURCE] for value in values[:MAX_ADDRESSES]]
-    simple = _mailbox(values[0]) if len(values) == 1 else None
-    pairs = [simple] if simple is not None else email.utils.getaddresses(values)[:MAX_ADDRESSES]
+    """`Name <address>` for each mailbox of address-list header values, at most MAX_ADDRESSES.
+
+    `headers.address_pieces` splits the list in one pass; each piece is read by `_mailbox` or,
+    in its unusual shapes (comments, routes, escapes), by the stdlib's parser, which then never
+    sees a group (it recurses once per nested group) or more than one mailbox at a time.
+    """
+    joined = headers.unfold_text(", ".join(values))
     result = []
-    for name, address in pairs:
-        name, address = _decode_header(name), _clean_header(address)
-        if not name and not address:
-            continue
-        result.append(f"{name} <{address}>" if name and address else name or address)
-    return result
+    for piece in headers.address_pieces(joined):
+        simple = _mailbox(piece)
+        for name, address in [simple] if simple else email.utils.getaddresses([piece]):
+            name, address = _decode_header(name), _clean_header(headers.as_text(address))
+            if name or address:
+                result.append(f"{name} <{address}>" if name and address else name or address)
+    return result[:MAX_ADDRESSES]
 
 
 def _raw_headers(message: Message, name: str) -> list[str]:
+    """The values of a header as written (8-bit bytes as surrogates, see `reading.headers`)."""
     lowered = name.lower()
-    return [_utf8(str(value)) for key, value in message.raw_items() if key.lower() == lowered]
-
-
-def _utf8(value: str) -> str:
-    """The stdlib keeps 8-bit header bytes as surrogates; they are UTF-8 (RFC 6532)."""
-    if value.isascii() or value.isprintable():
-        return value
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return [str(value) for key, value in message.raw_items() if key.lower() == lowered]
 
 
 def _iso_date(values: list[str]) -> str | None:
@@ -185,21 +166,11 @@ def _extension(content_type: str) -> str:
     return mimetypes.guess_extension(content_type, strict=False) or ""
 
 
-def _mail_charset(name: object) -> str | None:
-    """The codec for a part's declared charset: None when unknown or no mail charset."""
-    if not isinstance(name, str) or not name:
-        return None
-    try:
-        codec = codecs.lookup(name).name
-    except (LookupError, ValueError):
-        return None
-    return None if codec in _NOT_MAIL_CHARSETS else codec
-
-
 def _text_of(part: EmailMessage) -> str:
     try:
         # Without a charset the stdlib reads ASCII; 8-bit text without one is UTF-8 in practice.
-        content = part.get_content() if _mail_charset(part.get_content_charset()) else None
+        charset = part.get_content_charset()
+        content = part.get_content() if charset and headers.mail_charset(charset) else None
     except (LookupError, UnicodeError, ValueError, AssertionError, KeyError):
         content = None
     if content is None:
@@ -226,23 +197,45 @@ def _too_complex(raw: bytes) -> bool:
     )
 
 
-def _header_fields(message: Message) -> dict[str, object]:
-    senders = _addresses(_raw_headers(message, "From"))
-    subjects = _raw_headers(message, "Subject")
+def _sender(values: list[str]) -> str:
+    senders = _addresses(values)
+    return senders[0] if senders else ""
+
+
+def _subject(values: list[str]) -> str:
+    return _decode_header(values[0]) if values else ""
+
+
+def _field(read: Callable[[list[str]], object], values: list[str], empty: object) -> object:
+    try:
+        return read(values)
+    except Exception:  # hostile input: this field is lost, never the others
+        return empty
+
+
+def _header_fields(values: Callable[[str], list[str]]) -> dict[str, object]:
+    """Sender, recipients, subject and date from the values of each header, each read alone so
+    that one hostile header costs only its own field."""
     return {
-        "sender": senders[0] if senders else "",
-        "to": _addresses(_raw_headers(message, "To")),
-        "cc": _addresses(_raw_headers(message, "Cc")),
-        "subject": _decode_header(subjects[0]) if subjects else "",
-        "date": _iso_date(_raw_headers(message, "Date")),
+        "sender": _field(_sender, values("from"), ""),
+        "to": _field(_addresses, values("to"), []),
+        "cc": _field(_addresses, values("cc"), []),
+        "subject": _field(_subject, values("subject"), ""),
+        "date": _field(_iso_date, values("date"), None),
     }
+
+
+def _stdlib_values(message: Message) -> Callable[[str], list[str]]:
+    return lambda name: _raw_headers(message, name)
 
 
 def _unreadable(raw: bytes) -> ParsedMessage:
     header = _HEADER_END.search(raw)
     head = raw[: min(header.end() if header else len(raw), MAX_HEADER_BYTES)]
     try:
-        fields = _header_fields(BytesHeaderParser(policy=policy.compat32).parsebytes(head))
+        fields = _header_fields(
+            _stdlib_values(BytesHeaderParser(policy=policy.compat32).parsebytes(head))
+        )
     except Exception:  # hostile input must still be stored
         fields = {"sender": "", "to": [], "cc": [], "subject": "", "date": None}
     return ParsedMessage(
@@ -277,7 +270,10 @@ class Glance(msgspec.Struct, frozen=True):
 def _body_text(part: mimescan.Part, limit: int | None) -> str:
     payload = part.decoded(limit)
     try:
-        return payload.decode(_mail_charset(part.charset()) or "utf-8", "replace")
+        charset = part.charset()
+        return payload.decode(
+            charset if charset and headers.mail_charset(charset) else "utf-8", "replace"
+        )
     except LookupError:  # a codec that is no text encoding ("rot13", "zlib")
         return payload.decode("utf-8", "replace")
 
@@ -293,8 +289,9 @@ def glance(raw: bytes) -> Glance:
         if _too_complex(raw):
             raise mimescan.TooComplex("over the parse caps")
         top, parts = mimescan.read(raw)
-        senders = _addresses([top["from"]]) if "from" in top else []
-        subject = _decode_header(top["subject"]) if "subject" in top else ""
+        first = {name: [value] for name, value in top.items() if name in ("from", "subject")}
+        sender = _field(_sender, first.get("from", []), "")
+        subject = _field(_subject, first.get("subject", []), "")
         texts: list[str] = []
         htmls: list[str] = []
         # Running totals: summing the lists per part was quadratic in the part count.
@@ -316,7 +313,7 @@ def glance(raw: bytes) -> Glance:
         text = "\n\n".join(text for text in texts if text)
         html = "\n".join(html for html in htmls if html)
         preview = _preview(text or _html_text(html))
-        return Glance(senders[0] if senders else "", subject, preview, has_attachments)
+        return Glance(str(sender), str(subject), preview, has_attachments)
     except Exception:  # hostile input must still be stored and listed
         unreadable = _unreadable(raw)
         return Glance(unreadable.sender, unreadable.subject, unreadable.preview, False)
@@ -408,18 +405,12 @@ def _scan(raw: bytes, preview: bool = True, strict: bool = True) -> ParsedMessag
     def values(name: str) -> list[str]:
         return [value for key, value in top if key == name]
 
-    senders = _addresses(values("from"))
-    subjects = values("subject")
     return ParsedMessage(
-        sender=senders[0] if senders else "",
-        to=_addresses(values("to")),
-        cc=_addresses(values("cc")),
-        subject=_decode_header(subjects[0]) if subjects else "",
-        date=_iso_date(values("date")),
         text=text,
         html=html,
         preview=_preview_of(text, html) if preview else "",
         attachments=attachments,
+        **_header_fields(values),  # type: ignore[arg-type]
     )
 
 
@@ -489,5 +480,5 @@ def _parse(raw: bytes, preview: bool = True) -> ParsedMessage:
         html=html,
         preview=_preview_of(text, html) if preview else "",
         attachments=attachments,
-        **_header_fields(message),  # type: ignore[arg-type]
+        **_header_fields(_stdlib_values(message)),  # type: ignore[arg-type]
     )
