@@ -583,6 +583,7 @@ def image(podman: Podman, base_image: str) -> str:
         timeout=600,
     )
     assert download.returncode == 0, download.stderr[-2000:]
+    previous = podman.status("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip()
     podman.run(
         "build",
         "--network=none",
@@ -596,6 +597,12 @@ def image(podman: Podman, base_image: str) -> str:
         str(ROOT),
         timeout=900,
     )
+    # Each change of the sources leaves the last build untagged: drop it so they do not pile up.
+    if (
+        previous
+        and previous != podman.run("image", "inspect", "--format", "{{.Id}}", IMAGE).strip()
+    ):
+        podman.status("rmi", previous)
     return IMAGE
 
 
