@@ -699,6 +699,37 @@ def test_image_metadata(podman: Podman, image: str) -> None:
     assert probe[3].startswith("/opt/tempmail/lib/")
 
 
+def test_image_carries_exactly_the_locked_versions(podman: Podman, image: str) -> None:
+    report = podman.run(
+        "run",
+        "--rm",
+        "--network=none",
+        "--entrypoint",
+        "/opt/tempmail/bin/python",
+        image,
+        "-c",
+        "import json, platform; from importlib import metadata; print(json.dumps(["
+        "platform.python_version(), "
+        "{d.metadata['Name']: d.version for d in metadata.distributions()}]))",
+    )
+    python, installed = json.loads(report)
+    environment = default_environment() | {
+        "python_full_version": python,
+        "python_version": python.rpartition(".")[0],
+        "extra": "",
+    }
+    locked = {}
+    for raw in (ROOT / "requirements.lock").read_text().splitlines():
+        if raw[:1].isalpha():
+            requirement = Requirement(raw.rstrip(" \\"))
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                (specifier,) = requirement.specifier
+                locked[requirement.name.lower().replace("_", "-")] = specifier.version
+    normalized = {name.lower().replace("_", "-"): version for name, version in installed.items()}
+    assert normalized.pop("tempmail") == _pyproject()["project"]["version"]
+    assert normalized == locked
+
+
 def _message(address: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = "sender@example.com"
