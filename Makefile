@@ -40,15 +40,16 @@ browser:
 		fi; \
 	fi
 
-# The POP3 tests drive real clients from Debian: curl and fetchmail.
-CLIENT_TOOLS := curl fetchmail
+# The POP3 tests drive real clients from Debian, curl and fetchmail; the SMTP surface tests swaks,
+# a pipelining SMTP client.
+CLIENT_TOOLS := curl fetchmail swaks
 clients:
 	@missing=""; for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 		else \
-			echo "The POP3 tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
+			echo "The POP3 and SMTP tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
 		fi; \
 	fi
 
