@@ -32,7 +32,13 @@ def _names(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*+)([^>]*+)")
+_TAG = re.compile(r"<(?:(!--)|(/?)([A-Za-z][^\s/>]*+)([^>]*+))")
+# Inside these the tree builder reads text up to their own end tag.
+_RAW_TEXT = _names("script style textarea title xmp iframe noembed noframes noscript plaintext")
+# ...and in a select, end tags other than these are ignored.
+_SELECT_ENDS = _names("select option optgroup")
+# In SVG and MathML, HTML start tags break out of them: their end tags close nothing here.
+_FOREIGN = _names("svg math")
 # Each attribute starts after white space or a slash: an upper bound on the attribute count.
 _ATTRIBUTE_START = re.compile(r"[\s/]++[^\s/>]")
 
@@ -130,10 +136,30 @@ def measure(markup: str) -> Shape:
     """The deepest nesting, reopened formatting elements and most attributes on one tag."""
     shape = Shape()
     stack = _Stack()
+    # End tags in a comment or in raw text are text to the tree builder: until the comment's
+    # last possible end, or the raw text element's own end tag, they close nothing here.
+    comment_end = -1
+    raw_text = ""
     for match in _TAG.finditer(markup):
-        closing, name, rest = match.group(1), match.group(2).lower(), match.group(3)
+        comment, closing, name, rest = match.groups()
+        if comment:
+            if match.start() >= comment_end:
+                found = markup.find("-->", match.end())
+                comment_end = len(markup) if found < 0 else found
+            continue
+        name = name.lower()
         shape.tags += 1
         if closing:
+            if match.start() < comment_end or (
+                raw_text
+                and name != raw_text
+                and not (raw_text == "select" and name in _SELECT_ENDS)
+            ):
+                continue
+            if name == raw_text:
+                raw_text = ""
+                if name in _FOREIGN:
+                    continue
             closed = _close(stack, name)
             shape.reopened += sum(
                 1 for popped in closed if popped in _FORMATTING and popped != name
@@ -141,6 +167,12 @@ def measure(markup: str) -> Shape:
             continue
         attributes = len(_ATTRIBUTE_START.findall(rest)) if len(rest) > MAX_ATTRIBUTES else 0
         shape.attributes = max(shape.attributes, attributes)
+        if (
+            (name in _RAW_TEXT or name in _FOREIGN or name == "select")
+            and not raw_text
+            and match.start() >= comment_end
+        ):
+            raw_text = name
         if name in _VOID or name in _NOT_PUSHED:
             continue
         level = _TABLE_LEVELS.get(name)

@@ -141,7 +141,7 @@ def _tree_depth(serialized: str) -> int:
     return deepest
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(MARKUP)
 def test_markup_model_never_underestimates_html5ever(markup: str) -> None:
     """`reading.markup` bounds the nesting nh3's tree builder reaches (what keeps it linear)."""
