@@ -38,7 +38,8 @@ from tempmail.keys import Keyring
 from tempmail.metrics import HTTPMetrics, Metrics
 from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, PaceIngest, RateLimit, SecurityHeaders
 from tempmail.pacing import IngestPacer
-from tempmail.ratelimit import RateLimiter, Rule
+from tempmail.ratelimit import Limits, LocalLimits, RateLimiter, Rule
+from tempmail.redislimits import RedisLimits
 from tempmail.responses import json_response
 from tempmail.sanitize import Sanitizer
 from tempmail.service import MetricsAccess, Readiness
@@ -124,6 +125,7 @@ class Runtime:
         self.store: SQLiteStore | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.limiter: RateLimiter | None = None
+        self.limits: Limits | None = None
         self.hub: EventHub | None = None
 
     def begin_shutdown(self) -> None:
@@ -150,6 +152,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
         async with contextlib.AsyncExitStack() as stack:
             store = await SQLiteStore.open(settings.data_path / DATABASE_FILE)
             stack.push_async_callback(store.close)
+            stack.push_async_callback(limits.close)
             hub = EventHub()
             sealing = crypto.SealingKeys()
             inboxes = Inboxes(store, keys, settings, hub, metrics, sealing)
@@ -195,16 +198,17 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             }
             log.info("shutting down")
 
-    limits = settings.limits
-    limiter = RateLimiter(
-        {
-            MINUTE: Rule(limits.requests_per_minute, 60),
-            HOUR: Rule(limits.requests_per_hour, 3600),
-            CREATE: Rule(limits.inbox_creations_per_hour, 3600),
-            AUTH: Rule(limits.auth_failures_per_minute, 60),
-        }
-    )
-    runtime.limiter = limiter
+    rules = {
+        MINUTE: Rule(settings.limits.requests_per_minute, 60),
+        HOUR: Rule(settings.limits.requests_per_hour, 3600),
+        CREATE: Rule(settings.limits.inbox_creations_per_hour, 3600),
+        AUTH: Rule(settings.limits.auth_failures_per_minute, 60),
+    }
+    limiter = RateLimiter(rules)
+    limits: Limits = LocalLimits(limiter)
+    if settings.limits.redis_url:
+        limits = RedisLimits(settings.limits.redis_url, rules, LocalLimits(limiter), metrics)
+    runtime.limiter, runtime.limits = limiter, limits
     middleware = [
         Middleware(PaceIngest, pacer=pacer),
         Middleware(SecurityHeaders, hsts=settings.http.public_url.startswith("https://")),
@@ -223,7 +227,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     middleware.append(
         Middleware(
             RateLimit,
-            limiter=limiter,
+            limits=limits,
             resolver=resolver,
             on_reject=lambda kind: metrics.rate_limited.labels(kind).inc(),
         )

@@ -181,6 +181,8 @@ def _serve(arguments: argparse.Namespace) -> int:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, str) and "://" in value:
+        value = settings.redact_url(value)
     return msgspec.json.encode(value).decode()
 
 

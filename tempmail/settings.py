@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -79,11 +80,16 @@ class InboxSettings(_Section):
     blocked_local_parts: list[str] = msgspec.field(default_factory=list)
 
 
+RedisURL = Annotated[str, msgspec.Meta(pattern=r"^((redis|rediss|unix)://\S+)?$")]
+
+
 class LimitSettings(_Section):
     requests_per_minute: Positive = 60
     requests_per_hour: Positive = 1000
     inbox_creations_per_hour: Positive = 10
     auth_failures_per_minute: Positive = 10
+    # Empty: each node keeps its own buckets in memory; redis://...: every node shares them.
+    redis_url: RedisURL = ""
 
 
 def _check_networks(key: str, values: list[str]) -> None:
@@ -144,6 +150,19 @@ _SECTIONS: dict[str, type[_Section]] = {
     "metrics": MetricsSettings,
 }
 _TOP_LEVEL = {"domains": list, "data_dir": str}
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (if any) replaced by `***`, for logs and `check-config`."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
 
 
 def _env_value(raw: str, is_list: bool) -> Any:
