@@ -6,7 +6,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv serve test lint browser bench clean
+.PHONY: venv serve test lint browser services bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,20 @@ browser:
 		fi; \
 	fi
 
-test: $(TEST_STAMP) browser
+# The scale-out tests start Debian's redis-server and haproxy on loopback (never a system service).
+services:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else \
+			echo "The scale-out tests need:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
+		fi; \
+	fi
+
+test: $(TEST_STAMP) browser services
 	$(BIN)/ruff check tempmail tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest --cov=tempmail --cov-report=term-missing:skip-covered --cov-fail-under=90
