@@ -64,10 +64,18 @@ class SMTPSettings(_Section):
     max_commands_per_session: Annotated[int, msgspec.Meta(ge=10, le=1000000)] = 1000
     tls_cert: str = ""
     tls_key: str = ""
+    # Behind a TCP load balancer: every connection starts with a PROXY v1/v2 header naming the
+    # real client, accepted only from trusted_proxies.
+    proxy_protocol: bool = False
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    proxy_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10
 
     def __post_init__(self) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("smtp.tls_cert and smtp.tls_key must be set together")
+        _check_networks("smtp.trusted_proxies", self.trusted_proxies)
+        if self.proxy_protocol and not self.trusted_proxies:
+            raise ValueError("smtp.proxy_protocol needs smtp.trusted_proxies (the balancers)")
 
 
 class InboxSettings(_Section):
