@@ -40,14 +40,16 @@ browser:
 		fi; \
 	fi
 
-# The scale-out tests start Debian's redis-server and haproxy on loopback (never a system service).
+# PostgreSQL, Redis and HAProxy tests start throwaway servers from Debian's packages (never a
+# download, never a system service).
 services:
 	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
-	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	[ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else \
 			echo "The scale-out tests need:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
 		fi; \

@@ -1,4 +1,5 @@
-"""Fixtures: a real tempmail server on loopback with a real SQLite file in a temp dir."""
+"""Fixtures: a real tempmail server on loopback with a real SQLite file in a temp dir, and
+throwaway PostgreSQL and Redis servers (session-wide; see `tests/servers.py`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
+from tests import servers
 from tests.helpers import RunningServer, start_server
-from tests.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -21,19 +23,27 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 @pytest.fixture(scope="session")
-def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """One redis-server for the session; tests that stop or break Redis start their own."""
-    service = RedisServer(tmp_path_factory.mktemp("redis"))
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
+def postgres_server() -> Iterator[servers.PostgresServer]:
+    """One PostgreSQL cluster for the whole run; tests take a database each (`postgres_url`)."""
+    with servers.postgres() as cluster:
+        yield cluster
 
 
 @pytest.fixture
-def redis_url(redis_service: RedisServer) -> str:
-    """The shared redis-server, emptied for this test."""
-    with redis_service.client() as client:
+def postgres_url(postgres_server: servers.PostgresServer) -> str:
+    """The URL of a fresh, empty database of its own for this test."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[servers.RedisServer]:
+    with servers.redis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: servers.RedisServer) -> str:
+    """The session's redis-server, emptied for this test (tests that stop Redis start their own)."""
+    with redis.Redis.from_url(redis_server.url) as client:
         client.flushall()
-    return redis_service.url
+    return redis_server.url

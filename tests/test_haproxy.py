@@ -34,7 +34,7 @@ from tests.helpers import (
     self_signed_certificate,
     start_server,
 )
-from tests.redis_server import free_port
+from tests.servers import free_port
 
 SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "haproxy.cfg"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"

@@ -22,8 +22,8 @@ from tempmail.errors import ConfigError
 from tempmail.metrics import Metrics
 from tempmail.ratelimit import Denied, Limits, LocalLimits, RateLimiter, Rule
 from tempmail.redislimits import RedisLimits
+from tests import servers
 from tests.helpers import RunningServer, start_server
-from tests.redis_server import RedisServer
 
 T = TypeVar("T")
 BACKENDS = ["memory", "redis"]
@@ -290,22 +290,19 @@ def _keys(admin: redis.Redis) -> list[str]:
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    service = RedisServer(tmp_path / "redis")
-    service.start()
-    try:
+def own_redis() -> Iterator[servers.RedisServer]:
+    """A redis-server of this test's own, to stop, restart and break."""
+    with servers.redis() as service:
         yield service
-    finally:
-        service.stop()
 
 
 def test_redis_stopped_and_restarted(
-    tmp_path: Path, own_redis: RedisServer, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, own_redis: servers.RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="tempmail.redislimits")
     server = _limited(tmp_path, "node", own_redis.url)
     try:
-        with server.client() as client, own_redis.client() as admin:
+        with server.client() as client, redis.Redis.from_url(own_redis.url) as admin:
             assert client.get("/api/v1/domains", headers=_as("198.51.100.30")).status_code == 200
             assert _keys(admin) == [
                 "tempmail:limit:{198.51.100.30}:hour",
@@ -350,10 +347,12 @@ def test_script_cache_flushed_and_connections_killed(tmp_path: Path, redis_url: 
         server.stop()
 
 
-def test_redis_error_replies_fall_back_then_recover(tmp_path: Path, own_redis: RedisServer) -> None:
+def test_redis_error_replies_fall_back_then_recover(
+    tmp_path: Path, own_redis: servers.RedisServer
+) -> None:
     server = _limited(tmp_path, "node", own_redis.url)
     try:
-        with own_redis.client() as admin:
+        with redis.Redis.from_url(own_redis.url) as admin:
             admin.config_set("maxmemory-policy", "noeviction")
             admin.config_set("maxmemory", "1")
             # Writes are refused with OOM: requests are still decided, on the node's buckets.
