@@ -44,7 +44,7 @@ from tempmail.sanitize import Sanitizer
 from tempmail.service import MetricsAccess, Readiness
 from tempmail.settings import Settings
 from tempmail.smtp import Counters, Handler, Listener
-from tempmail.storage import SQLiteStore, Store
+from tempmail.storage import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Runtime:
     def __init__(self) -> None:
         self.listener: Listener | None = None
         self.expirer: Expirer | None = None
-        self.store: SQLiteStore | None = None
+        self.store: Store | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.limiter: RateLimiter | None = None
         self.hub: EventHub | None = None
@@ -148,7 +148,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with contextlib.AsyncExitStack() as stack:
-            store = await SQLiteStore.open(settings.data_path / DATABASE_FILE)
+            store = await open_store(settings.storage.url, settings.data_path / DATABASE_FILE)
             stack.push_async_callback(store.close)
             hub = EventHub()
             sealing = crypto.SealingKeys()
@@ -268,7 +268,7 @@ def _metrics_listener(listen: str, metrics: Metrics) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-async def _refresh_gauges(store: SQLiteStore, metrics: Metrics, data_dir: Path) -> None:
+async def _refresh_gauges(store: Store, metrics: Metrics, data_dir: Path) -> None:
     while True:
         try:
             metrics.update_storage(await store.stats(now_ms()), data_dir)

@@ -27,7 +27,8 @@ from starlette.applications import Starlette
 from tempmail import client, keys, logs, sendtest, settings, smtp, storage
 from tempmail.app import DATABASE_FILE, Runtime, create_app
 from tempmail.errors import ConfigError, StorageError
-from tempmail.storage import SQLiteStore
+from tempmail.storage import open_store
+from tempmail.storage.postgres import public_url
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,10 @@ async def preflight(config: settings.Settings, environ: Mapping[str, str]) -> ke
     prepare_data_dir(config.data_path)
     smtp.tls_context(config)  # an unreadable certificate is a start-up error, not a late one
     try:
-        store = await SQLiteStore.open(config.data_path / DATABASE_FILE)
+        store = await open_store(config.storage.url, config.data_path / DATABASE_FILE)
     except StorageError as error:
+        if config.storage.url:
+            raise ConfigError(f"storage.url: {error}") from None
         raise ConfigError(f"cannot open the database in {config.data_path}: {error}") from None
     try:
         return await keys.prepare(config.data_path, store, environ)
@@ -195,7 +198,10 @@ def _toml_value(value: Any) -> str:
 def _render_settings(config: settings.Settings) -> str:
     lines: list[str] = []
     sections: list[tuple[str, dict[str, Any]]] = []
-    for key, value in msgspec.to_builtins(config).items():
+    shown = msgspec.to_builtins(config)
+    if config.storage.url:
+        shown["storage"]["url"] = public_url(config.storage.url) + " (password hidden)"
+    for key, value in shown.items():
         if isinstance(value, dict):
             sections.append((key, value))
         else:
@@ -222,7 +228,7 @@ def _check_config(arguments: argparse.Namespace) -> int:
                 f"{key_file}: key sets {', '.join(sets)}, current {current} (values hidden)"
             )
     database = config.data_path / DATABASE_FILE
-    if database.exists():
+    if config.storage.url or database.exists():
         # The same checks as `serve`, so a key mix-up is found before a restart, not during it.
         asyncio.run(preflight(config, os.environ))
     api_key = "set (hidden)" if os.environ.get("TEMPMAIL_API_KEY") else "not set: admin API off"

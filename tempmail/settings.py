@@ -103,6 +103,14 @@ class MetricsSettings(_Section):
         _check_networks("metrics.allow_from", self.allow_from)
 
 
+StorageURL = Annotated[str, msgspec.Meta(pattern=r"^((postgresql|postgres)://\S+)?$")]
+
+
+class StorageSettings(_Section):
+    url: StorageURL = ""
+    """Empty: the SQLite file in data_dir. postgresql://user@host:port/db: PostgreSQL."""
+
+
 class ExpirySettings(_Section):
     interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 300
 
@@ -119,6 +127,7 @@ class Settings(_Section):
     inbox: InboxSettings = msgspec.field(default_factory=InboxSettings)
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     expiry: ExpirySettings = msgspec.field(default_factory=ExpirySettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
 
     def __post_init__(self) -> None:
@@ -141,6 +150,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "inbox": InboxSettings,
     "limits": LimitSettings,
     "expiry": ExpirySettings,
+    "storage": StorageSettings,
     "metrics": MetricsSettings,
 }
 _TOP_LEVEL = {"domains": list, "data_dir": str}
