@@ -22,6 +22,7 @@ from starlette.routing import Route
 from tempmail import wire
 from tempmail.clock import iso_time, now_ms
 from tempmail.criteria import Criteria, flag, from_query
+from tempmail.delivery import summary_event
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from tempmail.events import Event, EventHub
 from tempmail.inboxes import Access, Inboxes
@@ -32,6 +33,7 @@ from tempmail.storage import MessageFilter, MessageRow, MessageSummaryRow
 
 MAX_BODY_BYTES = 16 * 1024
 KEEPALIVE_SECONDS = 15.0
+LOOKBACK_MS = 60_000
 QUERY_TOKEN_NAMES = frozenset({"token", "access_token", "bearer", "auth", "authorization"})
 # Types a browser could render or run if opened directly; attachments of these are served opaque.
 ACTIVE_TYPES = ("html", "xml", "svg", "javascript", "ecmascript", "x-shockwave-flash", "pdf")
@@ -209,7 +211,7 @@ async def _wait_for_mail(request: Request, queue: asyncio.Queue[Event], seconds:
         for task in (getter, gone):
             task.cancel()
     if getter in done:
-        return getter.result().kind == "message"
+        return getter.result().kind in ("message", "arrived")
     return False
 
 
@@ -391,8 +393,17 @@ def _sse(kind: str, data: Any) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + encode(data) + b"\n\n"
 
 
-async def _event_stream(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
+async def _recent(inboxes: Inboxes, access: Access) -> list[tuple[MessageSummaryRow, Summary]]:
+    """The inbox's messages of the last LOOKBACK_MS (clocks of nodes may differ a little)."""
+    return await inboxes.list_messages(access, MessageFilter(after_time=now_ms() - LOOKBACK_MS))
+
+
+async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> AsyncIterator[bytes]:
     with hub.subscribe(access.inbox.id) as queue:
+        # Mail stored through another node arrives as an id (or, after a gap in the notices,
+        # as nothing): the stream reads the new messages itself. These it need not tell of:
+        # the client had them, or this stream told it.
+        told = {row.id for row, _ in await _recent(inboxes, access)}
         yield b": connected\n\n"
         while True:
             remaining = (access.inbox.expires_at - now_ms()) / 1000
@@ -406,6 +417,15 @@ async def _event_stream(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
                 continue
             if event.kind in ("overflow", "closing"):
                 return
+            if event.kind == "arrived":
+                for row, summary in reversed(await _recent(inboxes, access)):
+                    if row.id not in told:
+                        told.add(row.id)
+                        arrived = summary_event(row.id, row.received_at, summary, row.seen)
+                        yield _sse(arrived.kind, arrived.data)
+                continue
+            if event.kind == "message":
+                told.add(event.data["id"])
             yield _sse(event.kind, event.data)
             if event.kind in ("expired", "deleted"):
                 return
@@ -415,7 +435,7 @@ async def inbox_events(request: Request) -> Response:
     """GET /api/v1/inboxes/{inbox_id}/events (Server-Sent Events)"""
     access = await _inbox_access(request)
     return StreamingResponse(
-        _event_stream(request.state.hub, access),
+        _event_stream(request.state.hub, request.state.inboxes, access),
         media_type="text/event-stream",
         headers={**NO_STORE, "X-Accel-Buffering": "no"},
     )

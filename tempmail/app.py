@@ -30,6 +30,7 @@ from tempmail import admin, api, crypto, openapi, service, wire
 from tempmail import keys as keyring_files
 from tempmail.clients import ClientResolver
 from tempmail.clock import now_ms
+from tempmail.cluster import Follower
 from tempmail.delivery import Deliverer
 from tempmail.errors import IntegrityError, StorageError, TempmailError, Unavailable
 from tempmail.events import EventHub
@@ -46,7 +47,7 @@ from tempmail.sanitize import Sanitizer
 from tempmail.service import MetricsAccess, Readiness
 from tempmail.settings import Settings
 from tempmail.smtp import Counters, Handler, Listener, tls_context
-from tempmail.storage import Store, open_store
+from tempmail.storage import PostgresStore, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,10 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             store = await open_store(settings.storage.url, settings.data_path / DATABASE_FILE)
             stack.push_async_callback(store.close)
             hub = EventHub()
+            if isinstance(store, PostgresStore):
+                # Other nodes' changes reach this node's streams and long polls.
+                listening = await store.follow(Follower(hub, store.node))
+                stack.push_async_callback(listening.stop)
             sealing = crypto.SealingKeys()
             inboxes = Inboxes(store, keys, settings, hub, metrics, sealing)
             deliverer = Deliverer(store, hub, settings.inbox.max_messages, metrics, sealing)

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import NamedTuple, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
@@ -38,6 +38,7 @@ from tempmail.storage.base import (
     NewMessage,
     StoreStats,
 )
+from tempmail.storage.notices import CHANNEL, Listening, Notice, payload
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ COMMAND_TIMEOUT_SECONDS = 30
 # Advisory lock keys (any two fixed 64-bit numbers no other program of the database uses).
 MIGRATION_LOCK = 0x74656D706D61696C
 EXPIRY_LOCK = 0x74656D706D61696D
-CHANNEL = "tempmail"
 
 _DB: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 
@@ -452,7 +452,7 @@ class PostgresStore:
                 await db.executemany(
                     "SELECT pg_notify($1, $2)",
                     [
-                        (CHANNEL, _payload("message", str(row[1]), str(row[0]), self.node))
+                        (CHANNEL, payload("message", str(row[1]), str(row[0]), self.node))
                         for row in rows
                     ],
                 )
@@ -585,6 +585,12 @@ class PostgresStore:
     async def ping(self) -> None:
         await self._fetchrow("SELECT 1")
 
+    async def follow(self, on_notice: Callable[[Notice | None], None]) -> Listening:
+        """Follow every node's change notices on a connection of its own (see `notices`)."""
+        listening = Listening(self._url, on_notice)
+        await listening.start()
+        return listening
+
     async def close(self) -> None:
         if self._committer is not None:
             with contextlib.suppress(Exception):
@@ -595,16 +601,9 @@ class PostgresStore:
             self._pool.terminate()
 
 
-def _payload(kind: str, inbox_id: str, message_id: str, node: str) -> str:
-    # Ids only: a notice may be written to disk (pg_notify queue) and never carries content.
-    return f"{kind} {inbox_id} {message_id or '-'} {node}"
-
-
 async def _notify(db: _DB, kind: str, inbox_id: str, message_id: str, node: str) -> None:
     """Sent at COMMIT, and only if the transaction commits."""
-    await db.execute(
-        "SELECT pg_notify($1, $2)", CHANNEL, _payload(kind, inbox_id, message_id, node)
-    )
+    await db.execute("SELECT pg_notify($1, $2)", CHANNEL, payload(kind, inbox_id, message_id, node))
 
 
 async def _quarantine(db: _DB, entries: list[tuple[str, int]]) -> None:
