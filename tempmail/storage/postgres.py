@@ -18,7 +18,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import NamedTuple, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
@@ -227,6 +227,10 @@ class PostgresStore:
     async def _transaction(self) -> AsyncIterator[_DB]:
         async with _translated(), self._pool.acquire() as connection, connection.transaction():
             yield connection
+
+    def transaction(self) -> AbstractAsyncContextManager[_DB]:
+        """One transaction on a pooled connection (for `migrate`, which copies rows in bulk)."""
+        return self._transaction()
 
     async def _fetch(self, sql: str, *arguments: object) -> list[asyncpg.Record]:
         async with _translated():
