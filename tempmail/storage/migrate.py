@@ -140,6 +140,13 @@ async def _copy(source: sqlite3.Connection, target: PostgresStore) -> Copied:
                 )
         messages += len(rows)
         new_messages += len(fresh)
+    async with target.transaction() as db:
+        await db.execute(
+            "UPDATE inboxes SET message_count ="
+            " (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
+            " WHERE id = ANY($1::text[])",
+            [row[0] for row in inbox_rows],
+        )
     await _verify(source, target, [row[0] for row in inbox_rows], messages)
     return Copied(len(inbox_rows), new_inboxes, messages, new_messages, len(quarantined))
 

@@ -42,7 +42,7 @@ from tempmail.storage.notices import CHANNEL, Listening, Notice, payload
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 GROUP_LIMIT = 256
 POOL_SIZE = 8
 CONNECT_TIMEOUT_SECONDS = 5
@@ -89,6 +89,13 @@ _MIGRATIONS: dict[int, list[str]] = {
             address text PRIMARY KEY,
             until bigint NOT NULL
         )""",
+    ],
+    # Each inbox's message count kept on its row: counting an inbox's index entries costs a
+    # visit to every recent row (visibility), and RCPT and every delivery need the count.
+    2: [
+        "ALTER TABLE inboxes ADD COLUMN message_count integer NOT NULL DEFAULT 0",
+        "UPDATE inboxes SET message_count ="
+        " (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)",
     ],
 }
 
@@ -317,9 +324,7 @@ class PostgresStore:
 
     async def mailbox(self, address: str) -> tuple[Inbox, int] | None:
         row = await self._fetchrow(
-            f"SELECT {_INBOX_COLUMNS},"
-            " (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
-            " FROM inboxes WHERE address = $1",
+            f"SELECT {_INBOX_COLUMNS}, message_count FROM inboxes WHERE address = $1",
             address,
         )
         if row is None:
@@ -328,7 +333,7 @@ class PostgresStore:
         return Inbox(*values[:-1]), int(values[-1])
 
     async def message_count(self, inbox_id: str) -> int:
-        row = await self._fetchrow("SELECT count(*) FROM messages WHERE inbox_id = $1", inbox_id)
+        row = await self._fetchrow("SELECT message_count FROM inboxes WHERE id = $1", inbox_id)
         return int(row[0]) if row else 0
 
     async def deliver(
@@ -406,22 +411,17 @@ class PostgresStore:
             if not batch:
                 return []
             # Locking the inboxes (in one order, so nodes never deadlock) makes concurrent
-            # deliveries from other nodes wait here. The count is a statement of its own: in
-            # READ COMMITTED each statement sees what was committed before it began, so it
-            # includes the messages of the commits this one waited for.
-            await db.execute(
-                "SELECT 1 FROM inboxes WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
-                inbox_ids,
-            )
+            # deliveries from other nodes wait here; a locked row is read as the commit this
+            # one waited for left it, so the count is exact.
             state = {
                 row[0]: [int(row[1]), int(row[2])]
                 for row in await db.fetch(
-                    "SELECT id, expires_at,"
-                    " (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)"
-                    " FROM inboxes WHERE id = ANY($1::text[])",
+                    "SELECT id, expires_at, message_count FROM inboxes"
+                    " WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
                     inbox_ids,
                 )
             }
+            before = {inbox_id: count for inbox_id, (_, count) in state.items()}
             rows: list[tuple[object, ...]] = []
             results: list[list[str]] = []
             for delivery in batch:
@@ -452,6 +452,14 @@ class PostgresStore:
                     "INSERT INTO messages (id, inbox_id, received_at, size, summary, content)"
                     " VALUES ($1, $2, $3, $4, $5, $6)",
                     rows,
+                )
+                await db.executemany(
+                    "UPDATE inboxes SET message_count = $2 WHERE id = $1",
+                    [
+                        (inbox_id, count)
+                        for inbox_id, (_, count) in state.items()
+                        if count != before[inbox_id]
+                    ],
                 )
                 await db.executemany(
                     "SELECT pg_notify($1, $2)",
@@ -522,9 +530,13 @@ class PostgresStore:
     async def delete_message(self, inbox_id: str, message_id: str) -> bool:
         async with self._transaction() as db:
             status = await db.execute(
-                "DELETE FROM messages WHERE id = $1 AND inbox_id = $2", message_id, inbox_id
+                "WITH gone AS (DELETE FROM messages WHERE id = $1 AND inbox_id = $2 RETURNING 1)"
+                " UPDATE inboxes SET message_count = message_count - (SELECT count(*) FROM gone)"
+                " WHERE id = $2 AND EXISTS (SELECT 1 FROM gone)",
+                message_id,
+                inbox_id,
             )
-        return status != "DELETE 0"
+        return status != "UPDATE 0"
 
     async def delete_inbox(self, inbox_id: str, quarantine_until: int) -> bool:
         async with self._transaction() as db:

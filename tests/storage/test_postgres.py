@@ -24,13 +24,36 @@ def test_nodes_starting_together_migrate_once(postgres_url: str) -> None:
                 versions = await connection.fetch("SELECT version FROM schema_version")
             finally:
                 await connection.close()
-            assert [row[0] for row in versions] == [SCHEMA_VERSION]
+            assert [row[0] for row in versions] == list(range(1, SCHEMA_VERSION + 1))
             inbox = make_inbox()
             await stores[0].create_inbox(inbox, NOW)
             assert await stores[5].inbox_by_token([inbox.token_digest]) == inbox
         finally:
             for store in stores:
                 await store.close()
+
+    asyncio.run(body())
+
+
+def test_version_2_counts_the_messages_of_a_version_1_database(postgres_url: str) -> None:
+    async def body() -> None:
+        store = await PostgresStore.open(postgres_url)
+        inbox = make_inbox()
+        await store.create_inbox(inbox, NOW)
+        for _ in range(3):
+            await store.deliver([make_message(inbox)], 50, NOW)
+        await store.close()
+        connection = await asyncpg.connect(postgres_url)
+        await connection.execute("ALTER TABLE inboxes DROP COLUMN message_count")
+        await connection.execute("DELETE FROM schema_version WHERE version = 2")
+        await connection.close()
+        store = await PostgresStore.open(postgres_url)
+        try:
+            assert await store.message_count(inbox.id) == 3
+            assert await store.deliver([make_message(inbox)], 4, NOW) == [inbox.id]
+            assert await store.deliver([make_message(inbox)], 4, NOW) == []
+        finally:
+            await store.close()
 
     asyncio.run(body())
 
