@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import smtplib
 import socket
@@ -94,7 +95,7 @@ def _run(
 
 
 def _lock_pins(path: Path) -> dict[str, tuple[str, list[str]]]:
-    """name -> (version, hashes) for every `name==version` entry of a pip-compile lock file."""
+    """name -> (version, hashes) for every `name==version` entry of a lock file (uv pip compile)."""
     pins: dict[str, tuple[str, list[str]]] = {}
     name = ""
     for raw in path.read_text().splitlines():
@@ -170,6 +171,7 @@ def _clean_environment() -> dict[str, str]:
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("TEMPMAIL_", "POSTGRES_", "REDIS_", "HAPROXY_", "COMPOSE_"))
+        and name not in {"IMAGE", "SMTP_PORT", "SMTP_ALT_PORT", "HTTP_PORT", "DOCKER_HOST"}
     }
 
 
@@ -227,6 +229,7 @@ def test_compose_cluster(tmp_path: Path) -> None:
         assert variables["TEMPMAIL_STORAGE_URL"].startswith("postgresql://tempmail:fff")
         assert variables["TEMPMAIL_LIMITS_REDIS_URL"] == "redis://redis:6379/0"
         assert variables["TEMPMAIL_SMTP_PROXY_PROTOCOL"] == "true"
+        assert variables["TEMPMAIL_SMTP_TRUSTED_PROXIES"]
     _assert_locked_down(services["haproxy"])
     assert _published(services["haproxy"]) == {
         ("", 25, 8025),
@@ -507,7 +510,7 @@ def image(podman: Podman, base_image: str) -> str:
         base_image,
         "python3",
         "-c",
-        "import sys; print('%d.%d' % sys.version_info[:2])",
+        "import sys; print('%d.%d.%d' % sys.version_info[:3])",
     ).strip()
     # Only the public index's files: the hashes in the lock are theirs.
     environment = {
@@ -515,6 +518,17 @@ def image(podman: Podman, base_image: str) -> str:
         for name, value in os.environ.items()
         if not name.startswith("PIP_") or name == "PIP_CERT"
     } | {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    # pip download judges markers by the Python it runs on, not the image's: drop them and
+    # fetch every pin; the image's pip installs only what its Python needs.
+    wheels = ROOT / "wheels"
+    wheels.mkdir(exist_ok=True)
+    pins = wheels / "requirements.txt"
+    pins.write_text(
+        "".join(
+            re.sub(r" ;[^\\\n]*", " ", (ROOT / lock).read_text())
+            for lock in ("requirements.lock", "requirements-build.lock")
+        )
+    )
     download = _run(
         [
             sys.executable,
@@ -528,11 +542,9 @@ def image(podman: Podman, base_image: str) -> str:
             "--python-version",
             python,
             "--dest",
-            str(ROOT / "wheels"),
+            str(wheels),
             "-r",
-            "requirements.lock",
-            "-r",
-            "requirements-build.lock",
+            str(pins),
         ],
         environment=environment,
         timeout=600,
@@ -569,15 +581,15 @@ class Container:
     smtp_port: int
 
 
-def _wait_healthy(container: Container, deadline_seconds: float = 60) -> None:
+def _wait_healthy(base_url: str, deadline_seconds: float = 60) -> None:
     deadline = time.monotonic() + deadline_seconds
     while True:
         try:
-            if httpx.get(f"{container.http}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        assert time.monotonic() < deadline, f"{container.name} never answered /health"
+        assert time.monotonic() < deadline, f"{base_url} never answered /health"
         time.sleep(0.5)
 
 
@@ -608,7 +620,7 @@ def container(podman: Podman, image: str) -> Iterator[Container]:
         image,
     )
     try:
-        _wait_healthy(running)
+        _wait_healthy(running.http)
         yield running
     finally:
         podman.status("rm", "--force", "--time=0", running.name)
@@ -709,7 +721,7 @@ def test_container_serves_mail_and_keeps_it_across_a_restart(
     assert "Application shutdown complete" in podman.logs(container.name)
 
     podman.run("start", container.name)
-    _wait_healthy(container)
+    _wait_healthy(container.http)
     detail = httpx.get(
         f"{container.http}/api/v1/messages/{message_id}", headers=headers, timeout=10
     )
@@ -717,3 +729,84 @@ def test_container_serves_mail_and_keeps_it_across_a_restart(
     assert detail.json()["subject"] == "Container delivery"
     assert "482915" in detail.json()["body_text"]
     assert podman.logs(container.name).count("created new server keys") == 1
+
+
+# --- Compose, really up through the podman socket ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docker_host(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Docker API socket served by podman, for docker-compose."""
+    socket_path = tmp_path_factory.mktemp("socket") / "podman.sock"
+    service = subprocess.Popen(
+        [podman.path, "system", "service", "--time=0", f"unix://{socket_path}"],
+        env=podman.environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not socket_path.exists():
+            assert time.monotonic() < deadline, "podman system service never made its socket"
+            time.sleep(0.2)
+        yield f"unix://{socket_path}"
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+
+def test_compose_single_node_runs(podman: Podman, image: str, docker_host: str) -> None:
+    project = f"tempmail-test-{uuid.uuid4().hex[:8]}"
+    smtp_port, alternate_port, http_port = _free_port(), _free_port(), _free_port()
+    environment = (
+        _clean_environment()
+        | podman.environment
+        | {
+            "DOCKER_HOST": docker_host,
+            "IMAGE": image,
+            "SMTP_PORT": str(smtp_port),
+            "SMTP_ALT_PORT": str(alternate_port),
+            "HTTP_PORT": str(http_port),
+            "TEMPMAIL_DOMAINS": "compose.test",
+        }
+    )
+    compose = [_require("docker-compose"), "--project-name", project, "--file", str(COMPOSE)]
+    http = f"http://127.0.0.1:{http_port}"
+    try:
+        up = _run([*compose, "up", "--detach", "--no-build"], environment=environment, timeout=300)
+        assert up.returncode == 0, up.stderr[-2000:]
+        _wait_healthy(http)
+        (name,) = podman.run(
+            "ps",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--format",
+            "{{.Names}}",
+        ).split()
+        (state,) = json.loads(podman.run("container", "inspect", name))
+        host_config = state["HostConfig"]
+        assert host_config["ReadonlyRootfs"] is True
+        assert host_config["CapAdd"] in (None, [])
+        assert state["EffectiveCaps"] in (None, [])
+        assert "no-new-privileges" in " ".join(host_config["SecurityOpt"])
+        assert host_config["RestartPolicy"]["Name"] == "unless-stopped"
+        assert podman.run("exec", name, "id", "-u").strip() == str(UID)
+
+        inbox = httpx.post(f"{http}/api/v1/inboxes", json={}, timeout=10).json()
+        assert inbox["address"].endswith("@compose.test")
+        for port in (smtp_port, alternate_port):
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+                assert smtp.send_message(_message(inbox["address"])) == {}
+        headers = {"Authorization": f"Bearer {inbox['token']}"}
+        url = f"{http}/api/v1/inboxes/{inbox['inbox_id']}/messages"
+        assert httpx.get(url, headers=headers, timeout=10).json()["count"] == 2
+
+        # Recreated from scratch, the container finds its keys and mail on the named volume.
+        down = _run([*compose, "down"], environment=environment, timeout=120)
+        assert down.returncode == 0, down.stderr[-2000:]
+        up = _run([*compose, "up", "--detach", "--no-build"], environment=environment, timeout=300)
+        assert up.returncode == 0, up.stderr[-2000:]
+        _wait_healthy(http)
+        assert httpx.get(url, headers=headers, timeout=10).json()["count"] == 2
+    finally:
+        _run([*compose, "down", "--volumes"], environment=environment, timeout=120)
