@@ -139,6 +139,14 @@ class MetricsSettings(_Section):
         _check_networks("metrics.allow_from", self.allow_from)
 
 
+StorageURL = Annotated[str, msgspec.Meta(pattern=r"^((postgresql|postgres)://\S+)?$")]
+
+
+class StorageSettings(_Section):
+    url: StorageURL = ""
+    """Empty: the SQLite file in data_dir. postgresql://user@host:port/db: PostgreSQL."""
+
+
 class POP3Settings(_Section):
     enabled: bool = False
     host: Host = "127.0.0.1"
@@ -171,6 +179,7 @@ class Settings(_Section):
     inbox: InboxSettings = msgspec.field(default_factory=InboxSettings)
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     expiry: ExpirySettings = msgspec.field(default_factory=ExpirySettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     pop3: POP3Settings = msgspec.field(default_factory=POP3Settings)
@@ -197,6 +206,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "inbox": InboxSettings,
     "limits": LimitSettings,
     "expiry": ExpirySettings,
+    "storage": StorageSettings,
     "metrics": MetricsSettings,
     "logging": LoggingSettings,
     "pop3": POP3Settings,
