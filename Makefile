@@ -53,13 +53,18 @@ clients:
 		fi; \
 	fi
 
-# PostgreSQL and Redis tests start throwaway servers from Debian's packages (never a download).
+# PostgreSQL, Redis and HAProxy tests start throwaway servers from Debian's packages (never a
+# download, never a system service).
 services:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else \
-			echo "The storage tests need PostgreSQL and Redis: sudo apt-get install postgresql redis-server" >&2; exit 1; \
+			echo "The scale-out tests need:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
 		fi; \
 	fi
 

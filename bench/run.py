@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py            # SMTP load per kind, mixed with API load (~2 min)
     .venv/bin/python bench/run.py --quick    # the same, smaller (~30 s)
     .venv/bin/python bench/run.py --all      # plus MailDev and the scale run
+    .venv/bin/python bench/run.py --backend postgresql --nodes 2   # SQLite vs PostgreSQL, 1..N nodes
 
 Every server is started here on free 127.0.0.1 ports in a temporary directory, and stopped (by
 PID) before the run ends. Results go to bench/results/<run id>.json.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import shutil
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import api_client
+import cluster
 import maildev
 import processes
 import report
@@ -106,6 +109,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="PY_SPY",
         help="sample tempmail with this py-spy executable during each load phase",
     )
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="postgresql: ingestion on a throwaway PostgreSQL with 1..--nodes nodes, beside SQLite",
+    )
+    parser.add_argument("--nodes", type=int, default=2, help="most nodes for --backend postgresql")
     parser.add_argument("--keep", action="store_true", help="keep the servers' data directories")
     parser.add_argument("--report", type=Path, metavar="JSON", help="print an earlier result")
     return parser.parse_args(argv)
@@ -273,12 +283,39 @@ async def _run(arguments: argparse.Namespace, work_dir: Path) -> report.Results:
     return results
 
 
+def _run_cluster(arguments: argparse.Namespace, work_dir: Path) -> int:
+    profile = _profile(arguments)
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        rows = asyncio.run(
+            cluster.run(
+                arguments.nodes,
+                profile.load.connections,
+                profile.load.phase_seconds,
+                build_templates(),
+                work_dir,
+                run_id,
+            )
+        )
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    arguments.output.mkdir(parents=True, exist_ok=True)
+    path = arguments.output / f"{run_id}-cluster.json"
+    meta = _meta(profile, run_id)
+    path.write_text(json.dumps({"meta": meta, "rows": cluster.as_json(rows)}, indent=2) + "\n")
+    print(cluster.render(rows))
+    print(f"\nresults written to {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _arguments(argv)
     if arguments.report:
         print(report.render(report.load(arguments.report)))
         return 0
     work_dir = Path(tempfile.mkdtemp(prefix="tempmail-bench-"))
+    if arguments.backend == "postgresql":
+        return _run_cluster(arguments, work_dir)
     try:
         results = asyncio.run(asyncio.wait_for(_run(arguments, work_dir), RUN_LIMIT_SECONDS))
     finally:

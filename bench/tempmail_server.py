@@ -60,8 +60,9 @@ class TempmailServer:
             return False
 
 
-def launch(data_dir: Path) -> TempmailServer:
-    """Start the server on free ports in `data_dir` (without waiting for it)."""
+def launch(data_dir: Path, extra: dict[str, str] | None = None) -> TempmailServer:
+    """Start the server on free ports in `data_dir` (without waiting for it); `extra` adds
+    settings (storage.url, shared keys for a cluster)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     http_port, smtp_port = processes.free_port(), processes.free_port()
     api_key = secrets.token_hex(16)
@@ -72,6 +73,7 @@ def launch(data_dir: Path) -> TempmailServer:
         "TEMPMAIL_SMTP_PORT": str(smtp_port),
         "TEMPMAIL_API_KEY": api_key,
     }
+    env |= extra or {}
     argv = [sys.executable, "-m", "tempmail", "serve", "--log-format", "json"]
     argv += ["--log-level", "warning"]
     log_path = data_dir / "server.log"
@@ -79,9 +81,11 @@ def launch(data_dir: Path) -> TempmailServer:
     return TempmailServer(process, data_dir / "data", http_port, smtp_port, api_key, log_path)
 
 
-async def start(data_dir: Path, ready_within: float = 60.0) -> TempmailServer:
+async def start(
+    data_dir: Path, ready_within: float = 60.0, extra: dict[str, str] | None = None
+) -> TempmailServer:
     """Start the server and wait until /health answers 200."""
-    server = launch(data_dir)
+    server = launch(data_dir, extra)
     try:
         await processes.wait_until(server.healthy, server.process, ready_within, server.log_path)
     except BaseException:

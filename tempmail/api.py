@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from tempmail import wire
 from tempmail.clock import iso_time, now_ms
 from tempmail.criteria import Criteria, flag, from_query
+from tempmail.delivery import summary_event
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from tempmail.events import Event, EventHub
 from tempmail.filenames import clean_filename
@@ -35,6 +36,7 @@ from tempmail.streams import StreamLease, StreamSlots
 
 MAX_BODY_BYTES = 16 * 1024
 KEEPALIVE_SECONDS = 15.0
+LOOKBACK_MS = 60_000
 QUERY_TOKEN_NAMES = frozenset({"token", "access_token", "bearer", "auth", "authorization"})
 # Types a browser could render or run if opened directly; attachments of these are served opaque.
 ACTIVE_TYPES = ("html", "xml", "svg", "javascript", "ecmascript", "x-shockwave-flash", "pdf")
@@ -221,7 +223,7 @@ async def _wait_for_mail(request: Request, queue: asyncio.Queue[Event], seconds:
         for task in (getter, gone):
             task.cancel()
     if getter in done:
-        return getter.result().kind == "message"
+        return getter.result().kind in ("message", "arrived")
     return False
 
 
@@ -411,8 +413,17 @@ def _sse(kind: str, data: Any) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + encode(data) + b"\n\n"
 
 
-async def _event_stream(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
+async def _recent(inboxes: Inboxes, access: Access) -> list[tuple[MessageSummaryRow, Summary]]:
+    """The inbox's messages of the last LOOKBACK_MS (clocks of nodes may differ a little)."""
+    return await inboxes.list_messages(access, MessageFilter(after_time=now_ms() - LOOKBACK_MS))
+
+
+async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> AsyncIterator[bytes]:
     with hub.subscribe(access.inbox.id) as queue:
+        # Mail stored through another node arrives as an id (or, after a gap in the notices,
+        # as nothing): the stream reads the new messages itself. These it need not tell of:
+        # the client had them, or this stream told it.
+        told = {row.id for row, _ in await _recent(inboxes, access)}
         yield b": connected\n\n"
         while True:
             remaining = (access.inbox.expires_at - now_ms()) / 1000
@@ -426,6 +437,15 @@ async def _event_stream(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
                 continue
             if event.kind in ("overflow", "closing"):
                 return
+            if event.kind == "arrived":
+                for row, summary in reversed(await _recent(inboxes, access)):
+                    if row.id not in told:
+                        told.add(row.id)
+                        arrived = summary_event(row.id, row.received_at, summary, row.seen)
+                        yield _sse(arrived.kind, arrived.data)
+                continue
+            if event.kind == "message":
+                told.add(event.data["id"])
             yield _sse(event.kind, event.data)
             if event.kind in ("expired", "deleted"):
                 return
@@ -451,7 +471,7 @@ async def inbox_events(request: Request) -> Response:
     """GET /api/v1/inboxes/{inbox_id}/events (Server-Sent Events)"""
     access = await _inbox_access(request)
     lease = _stream_slots(request).take(_client(request), access.inbox.id)
-    return _HeldStream(lease, _event_stream(request.state.hub, access))
+    return _HeldStream(lease, _event_stream(request.state.hub, request.state.inboxes, access))
 
 
 def _stream_slots(request: Request) -> StreamSlots:

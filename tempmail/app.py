@@ -30,6 +30,7 @@ from tempmail import admin, api, crypto, openapi, service, wire
 from tempmail import keys as keyring_files
 from tempmail.clients import ClientResolver
 from tempmail.clock import now_ms
+from tempmail.cluster import Follower
 from tempmail.delivery import Deliverer
 from tempmail.errors import IntegrityError, StorageError, TempmailError, Unavailable
 from tempmail.events import EventHub
@@ -49,13 +50,14 @@ from tempmail.middleware import (
 )
 from tempmail.pacing import IngestPacer
 from tempmail.pop3.listener import Listener as POP3Listener
-from tempmail.ratelimit import RateLimiter, Rule
+from tempmail.ratelimit import Limits, LocalLimits, RateLimiter, Rule
+from tempmail.redislimits import RedisLimits
 from tempmail.responses import json_response
 from tempmail.sanitize import Sanitizer
 from tempmail.service import MetricsAccess, Readiness
 from tempmail.settings import Settings
 from tempmail.smtp import Counters, Handler, Listener, tls_context
-from tempmail.storage import SQLiteStore, Store
+from tempmail.storage import PostgresStore, Store, open_store
 from tempmail.streams import StreamSlots
 
 log = logging.getLogger(__name__)
@@ -134,9 +136,10 @@ class Runtime:
     def __init__(self) -> None:
         self.listener: Listener | None = None
         self.expirer: Expirer | None = None
-        self.store: SQLiteStore | None = None
+        self.store: Store | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.limiter: RateLimiter | None = None
+        self.limits: Limits | None = None
         self.hub: EventHub | None = None
         self.pop3: POP3Listener | None = None
 
@@ -162,9 +165,14 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with contextlib.AsyncExitStack() as stack:
-            store = await SQLiteStore.open(settings.data_path / DATABASE_FILE)
+            store = await open_store(settings.storage.url, settings.data_path / DATABASE_FILE)
             stack.push_async_callback(store.close)
+            stack.push_async_callback(limits.close)
             hub = EventHub()
+            if isinstance(store, PostgresStore):
+                # Other nodes' changes reach this node's streams and long polls.
+                listening = await store.follow(Follower(hub, store.node))
+                stack.push_async_callback(listening.stop)
             sealing = crypto.SealingKeys()
             inboxes = Inboxes(store, keys, settings, hub, metrics, sealing)
             deliverer = Deliverer(store, hub, settings.inbox.max_messages, metrics, sealing)
@@ -217,16 +225,17 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             }
             log.info("shutting down")
 
-    limits = settings.limits
-    limiter = RateLimiter(
-        {
-            MINUTE: Rule(limits.requests_per_minute, 60),
-            HOUR: Rule(limits.requests_per_hour, 3600),
-            CREATE: Rule(limits.inbox_creations_per_hour, 3600),
-            AUTH: Rule(limits.auth_failures_per_minute, 60),
-        }
-    )
-    runtime.limiter = limiter
+    rules = {
+        MINUTE: Rule(settings.limits.requests_per_minute, 60),
+        HOUR: Rule(settings.limits.requests_per_hour, 3600),
+        CREATE: Rule(settings.limits.inbox_creations_per_hour, 3600),
+        AUTH: Rule(settings.limits.auth_failures_per_minute, 60),
+    }
+    limiter = RateLimiter(rules)
+    limits: Limits = LocalLimits(limiter)
+    if settings.limits.redis_url:
+        limits = RedisLimits(settings.limits.redis_url, rules, LocalLimits(limiter), metrics)
+    runtime.limiter, runtime.limits = limiter, limits
     middleware = [
         Middleware(AccessLog, client_addresses=settings.logging.client_addresses),
         Middleware(PaceIngest, pacer=pacer),
@@ -246,7 +255,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     middleware.append(
         Middleware(
             RateLimit,
-            limiter=limiter,
+            limits=limits,
             resolver=resolver,
             on_reject=lambda kind: metrics.rate_limited.labels(kind).inc(),
         )
@@ -291,7 +300,7 @@ def _metrics_listener(listen: str, metrics: Metrics) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-async def _refresh_gauges(store: SQLiteStore, metrics: Metrics, data_dir: Path) -> None:
+async def _refresh_gauges(store: Store, metrics: Metrics, data_dir: Path) -> None:
     while True:
         try:
             metrics.update_storage(await store.stats(now_ms()), data_dir)

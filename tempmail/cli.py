@@ -12,13 +12,16 @@ import gc
 import json
 import logging
 import os
+import shutil
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from socket import socket
 from types import FrameType
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 import uvicorn
@@ -28,7 +31,8 @@ from tempmail import client, keys, logs, sendtest, settings, smtp, storage
 from tempmail.app import DATABASE_FILE, Runtime, create_app
 from tempmail.errors import ConfigError, StorageError
 from tempmail.httpserver import ConnectionCounts, guarded_protocol
-from tempmail.storage import SQLiteStore
+from tempmail.storage import migrate, open_store
+from tempmail.storage.postgres import public_url
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="write a consistent copy of the live database")
     backup.add_argument("path", metavar="PATH", help="file to write (must not exist)")
     backup.add_argument("--config", metavar="PATH", help="TOML configuration file")
+
+    migrate = commands.add_parser(
+        "migrate", help="copy this SQLite deployment into PostgreSQL (safe to run again)"
+    )
+    migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
+    migrate.add_argument("--config", metavar="PATH", help="TOML configuration file")
 
     inbox = commands.add_parser("inbox", help="create an inbox or wait for mail (for scripts)")
     inbox_actions = inbox.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -116,8 +126,10 @@ async def preflight(config: settings.Settings, environ: Mapping[str, str]) -> ke
     prepare_data_dir(config.data_path)
     smtp.tls_context(config)  # an unreadable certificate is a start-up error, not a late one
     try:
-        store = await SQLiteStore.open(config.data_path / DATABASE_FILE)
+        store = await open_store(config.storage.url, config.data_path / DATABASE_FILE)
     except StorageError as error:
+        if config.storage.url:
+            raise ConfigError(f"storage.url: {error}") from None
         raise ConfigError(f"cannot open the database in {config.data_path}: {error}") from None
     try:
         return await keys.prepare(config.data_path, store, environ)
@@ -198,13 +210,18 @@ def _serve(arguments: argparse.Namespace) -> int:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, str) and "://" in value:
+        value = settings.redact_url(value)
     return msgspec.json.encode(value).decode()
 
 
 def _render_settings(config: settings.Settings) -> str:
     lines: list[str] = []
     sections: list[tuple[str, dict[str, Any]]] = []
-    for key, value in msgspec.to_builtins(config).items():
+    shown = msgspec.to_builtins(config)
+    if config.storage.url:
+        shown["storage"]["url"] = public_url(config.storage.url) + " (password hidden)"
+    for key, value in shown.items():
         if isinstance(value, dict):
             sections.append((key, value))
         else:
@@ -231,7 +248,7 @@ def _check_config(arguments: argparse.Namespace) -> int:
                 f"{key_file}: key sets {', '.join(sets)}, current {current} (values hidden)"
             )
     database = config.data_path / DATABASE_FILE
-    if database.exists():
+    if config.storage.url or database.exists():
         # The same checks as `serve`, so a key mix-up is found before a restart, not during it.
         asyncio.run(preflight(config, os.environ))
     api_key = "set (hidden)" if os.environ.get("TEMPMAIL_API_KEY") else "not set: admin API off"
@@ -266,8 +283,49 @@ def _keys(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _backup_postgres(url: str, destination: Path) -> int:
+    """A pg_dump archive (custom format) of the PostgreSQL database, or why not."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        print(
+            "tempmail: error: pg_dump is not installed; install postgresql-client (or use your "
+            "PostgreSQL provider's backups) and run: pg_dump --format=custom --file=PATH DBNAME",
+            file=sys.stderr,
+        )
+        return 1
+    partial = destination.with_name(destination.name + ".partial")
+    partial.unlink(missing_ok=True)
+    # The password goes through the environment, never the command line (ps shows that).
+    environ = {**os.environ, "PGPASSWORD": unquote(urlsplit(url).password or "")}
+    done = subprocess.run(  # noqa: S603 (our own arguments; no shell)
+        [pg_dump, "--format=custom", "--no-owner", f"--file={partial}", public_url(url)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        reason = done.stderr.strip().splitlines()[-1:] or ["no reason given"]
+        print(f"tempmail: error: pg_dump failed: {reason[0]}", file=sys.stderr)
+        return 1
+    os.chmod(partial, 0o600)
+    os.replace(partial, destination)
+    print(f"wrote {destination} ({destination.stat().st_size} bytes, pg_dump custom format)")
+    print(f"restore with: pg_restore --no-owner --dbname=NEW_DATABASE {destination}")
+    return 0
+
+
 def _backup(arguments: argparse.Namespace) -> int:
     config = settings.load(arguments.config)
+    if config.storage.url:
+        destination = Path(arguments.path)
+        if destination.exists():
+            raise ConfigError(f"{destination} already exists; choose a new file")
+        status = _backup_postgres(config.storage.url, destination)
+        if status == 0 and keys.from_environment(os.environ) is None:
+            print(f"keys are not in the backup: keep a copy of {config.data_path / keys.KEY_FILE}")
+        return status
     source = config.data_path / DATABASE_FILE
     destination = Path(arguments.path)
     if not source.exists():
@@ -282,6 +340,26 @@ def _backup(arguments: argparse.Namespace) -> int:
     print(f"wrote {destination} ({size} bytes)")
     if keys.from_environment(os.environ) is None:
         print(f"keys are not in the backup: keep a copy of {config.data_path / keys.KEY_FILE}")
+    return 0
+
+
+def _migrate(arguments: argparse.Namespace) -> int:
+    config = settings.load(arguments.config)
+    url = arguments.to
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("--to must be a postgresql:// URL")
+    source = config.data_path / DATABASE_FILE
+    try:
+        copied = asyncio.run(migrate.to_postgres(source, url))
+    except StorageError as error:
+        print(f"tempmail: error: migration to {public_url(url)} failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"copied {copied.inboxes} inboxes ({copied.new_inboxes} new), {copied.messages} messages "
+        f"({copied.new_messages} new) and {copied.quarantined} quarantined addresses from "
+        f"{source} to {public_url(url)}; every row verified"
+    )
+    print("start the nodes with storage.url set to it and the same server keys as this one")
     return 0
 
 
@@ -343,6 +421,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "keygen": _keygen,
     "keys": _keys,
     "backup": _backup,
+    "migrate": _migrate,
     "send-test": _send_test,
     "inbox": _inbox,
 }

@@ -50,7 +50,9 @@ class Outcome(enum.Enum):
     GONE = "gone"
 
 
-def summary_event(message_id: str, received_at: int, summary: records.Summary) -> Event:
+def summary_event(
+    message_id: str, received_at: int, summary: records.Summary, seen: bool = False
+) -> Event:
     return Event(
         "message",
         {
@@ -60,7 +62,7 @@ def summary_event(message_id: str, received_at: int, summary: records.Summary) -
             "preview": summary.preview,
             "received_at": iso_time(received_at),
             "has_attachments": summary.has_attachments,
-            "seen": False,
+            "seen": seen,
         },
     )
 

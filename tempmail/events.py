@@ -17,7 +17,9 @@ import msgspec
 
 log = logging.getLogger(__name__)
 
-EventKind = Literal["message", "expired", "deleted", "overflow", "closing"]
+# "arrived": a message stored through another node; its id only (or none, after a gap in
+# the notices: look for anything new).
+EventKind = Literal["message", "arrived", "expired", "deleted", "overflow", "closing"]
 QUEUE_SIZE = 256
 
 
@@ -64,6 +66,9 @@ class EventHub:
                         break
                     except asyncio.QueueFull:
                         queue.get_nowait()
+
+    def watched_inboxes(self) -> list[str]:
+        return list(self._subscribers)
 
     def watcher_count(self) -> int:
         return sum(len(watchers) for watchers in self._subscribers.values())

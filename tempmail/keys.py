@@ -194,16 +194,23 @@ async def _check(store: Store, sets: Mapping[str, KeySet], origin: str) -> None:
     for key_set in sets.values():
         for part in _PARTS:
             fingerprint = crypto.key_fingerprint(getattr(key_set, part))
-            stored = await store.get_meta(_meta_key(key_set.id, part))
-            if stored is not None and not hmac.compare_digest(stored, fingerprint):
-                if key_set.id in in_use:
-                    raise ConfigError(
-                        f"the {part} of key set {key_set.id} in {origin} does not match the one "
-                        "this database's inboxes were created with; start with the original keys"
-                    )
-                log.warning("key set %s changed; no inbox was stored under the old one", key_set.id)
-            if stored != fingerprint:
-                await store.set_meta(_meta_key(key_set.id, part), fingerprint)
+            stored = await store.claim_meta(_meta_key(key_set.id, part), fingerprint)
+            if hmac.compare_digest(stored, fingerprint):
+                continue
+            if key_set.id in in_use:
+                raise ConfigError(
+                    f"the {part} of key set {key_set.id} in {origin} does not match the one "
+                    "this database's inboxes were created with; start with the original keys"
+                )
+            if store.shared:
+                # Another node may be creating inboxes with the recorded keys right now.
+                raise ConfigError(
+                    f"the {part} of key set {key_set.id} in {origin} does not match the one "
+                    f"recorded in the shared {store.name} database by the nodes using it; start every node with "
+                    "the same keys"
+                )
+            log.warning("key set %s changed; no inbox was stored under the old one", key_set.id)
+            await store.set_meta(_meta_key(key_set.id, part), fingerprint)
 
 
 async def prepare(data_dir: Path, store: Store, environ: Mapping[str, str]) -> Keyring:

@@ -108,6 +108,21 @@ class Metrics:
         self.rate_limited = Counter(
             "tempmail_rate_limited", "Requests refused with 429, by kind", ["kind"], registry=r
         )
+        self.rate_limit_redis_up = Gauge(
+            "tempmail_rate_limit_redis_up",
+            "1 while the shared rate limits in Redis answer, 0 while this node uses its own",
+            registry=r,
+        )
+        self.rate_limit_redis_errors = Counter(
+            "tempmail_rate_limit_redis_errors",
+            "Rate-limit calls to Redis that failed (unreachable, timed out or an error reply)",
+            registry=r,
+        )
+        self.rate_limit_local_decisions = Counter(
+            "tempmail_rate_limit_local_decisions",
+            "Rate-limit decisions made on this node's own buckets because Redis was away",
+            registry=r,
+        )
         self.expiry_duration = Histogram(
             "tempmail_expiry_pass_seconds",
             "Duration of expiry passes",

@@ -13,7 +13,7 @@ from tempmail import wire
 from tempmail.clients import ClientResolver, bucket_key
 from tempmail.metrics import route_label
 from tempmail.pacing import IngestPacer
-from tempmail.ratelimit import RateLimiter, retry_after
+from tempmail.ratelimit import Limits, retry_after
 from tempmail.responses import json_response
 
 PAGE_POLICY = "; ".join(
@@ -153,12 +153,12 @@ class RateLimit:
     def __init__(
         self,
         app: ASGIApp,
-        limiter: RateLimiter,
+        limits: Limits,
         resolver: ClientResolver,
         on_reject: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
-        self.limiter = limiter
+        self.limits = limits
         self.resolver = resolver
         self.on_reject = on_reject
 
@@ -174,18 +174,13 @@ class RateLimit:
         )
         client = bucket_key(address)
         scope.setdefault("state", {})["client"] = client
-        wait = self.limiter.peek(client, AUTH)
-        if wait:
-            await self._refuse(scope, receive, send, wait, AUTH)
-            return
         rules = [MINUTE, HOUR]
         if scope["method"] == "POST" and scope["path"].rstrip("/") == "/api/v1/inboxes":
             rules.append(CREATE)
-        wait = self.limiter.acquire(client, rules)
-        if wait:
-            await self._refuse(
-                scope, receive, send, wait, "create" if CREATE in rules else "request"
-            )
+        denied = await self.limits.take(client, rules, gate=AUTH)
+        if denied is not None:
+            kind = AUTH if denied.rule == AUTH else "create" if CREATE in rules else "request"
+            await self._refuse(scope, receive, send, denied.wait, kind)
             return
 
         presented = any(key.lower() in _CREDENTIALS for key, _ in scope["headers"])
@@ -193,7 +188,7 @@ class RateLimit:
         async def watch(message: Message) -> None:
             # Only a credential that was presented and refused counts as a guess.
             if presented and message["type"] == "http.response.start" and message["status"] == 401:
-                self.limiter.charge(client, AUTH)
+                await self.limits.charge(client, AUTH)
             await send(message)
 
         await self.app(scope, receive, watch)

@@ -1,8 +1,9 @@
-"""In-memory token buckets per client, with a hard cap on how many clients are remembered.
+"""Rate limits: the interface the HTTP middleware spends from, and this node's own buckets.
 
 Each client has one bucket per rule. Buckets of clients not seen for a while are dropped (least
 recently seen first, and any that have refilled completely, since those are indistinguishable
-from a fresh one), so memory stays bounded however many distinct clients appear.
+from a fresh one), so memory stays bounded however many distinct clients appear. `redislimits`
+keeps the same buckets in Redis, shared by every node, with the same answers.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple, Protocol
 
 import msgspec
 
@@ -24,6 +26,29 @@ class Rule(msgspec.Struct, frozen=True):
     @property
     def rate(self) -> float:
         return self.capacity / self.period
+
+
+class Denied(NamedTuple):
+    """A refusal: the rule that ran out, and the seconds until the request would be allowed."""
+
+    rule: str
+    wait: float
+
+
+class Limits(Protocol):
+    """Where the middleware spends: this node's buckets, or buckets shared through Redis."""
+
+    async def take(
+        self, client: str, names: Sequence[str], gate: str | None = None
+    ) -> Denied | None:
+        """Refuse while `gate` holds less than one token (taking none from it); else take one
+        from every named bucket if all have it, or take nothing and say which ran out."""
+
+    async def charge(self, client: str, name: str) -> None:
+        """Take one token from the named bucket after the fact (never below empty)."""
+
+    async def close(self) -> None:
+        """Release connections and background tasks."""
 
 
 class _Bucket:
@@ -79,14 +104,15 @@ class RateLimiter:
                 return
             del self._clients[oldest]
 
-    def acquire(self, client: str, names: Iterable[str], cost: float = 1.0) -> float:
-        """Take `cost` from each named bucket if all have it; else take nothing.
-
-        Returns 0 when allowed, or the seconds until the request would be allowed.
-        """
+    def take(self, client: str, names: Sequence[str], gate: str | None = None) -> Denied | None:
+        """`Limits.take` on this node's buckets."""
+        if gate is not None:
+            wait = self.peek(client, gate)
+            if wait:
+                return Denied(gate, wait)
         now = self._clock()
         buckets = self._buckets(client, now)
-        wait = 0.0
+        worst: Denied | None = None
         chosen: list[_Bucket] = []
         for name in names:
             rule = self._rules[name]
@@ -94,14 +120,16 @@ class RateLimiter:
             if bucket is None:
                 bucket = buckets[name] = _Bucket(rule.capacity, now)
             self._refill(bucket, rule, now)
-            if bucket.tokens < cost:
-                wait = max(wait, (cost - bucket.tokens) / rule.rate)
+            if bucket.tokens < 1:
+                wait = (1 - bucket.tokens) / rule.rate
+                if worst is None or wait > worst.wait:
+                    worst = Denied(name, wait)
             chosen.append(bucket)
-        if wait:
-            return wait
+        if worst is not None:
+            return worst
         for bucket in chosen:
-            bucket.tokens -= cost
-        return 0.0
+            bucket.tokens -= 1
+        return None
 
     def peek(self, client: str, name: str) -> float:
         """Seconds until the named bucket holds a whole token (0 if it does now); takes none."""
@@ -123,3 +151,21 @@ class RateLimiter:
 def retry_after(seconds: float) -> str:
     """A `Retry-After` value: whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))
+
+
+class LocalLimits:
+    """`Limits` over this node's own buckets: the default, and Redis's stand-in while it is away."""
+
+    def __init__(self, buckets: RateLimiter) -> None:
+        self.buckets = buckets
+
+    async def take(
+        self, client: str, names: Sequence[str], gate: str | None = None
+    ) -> Denied | None:
+        return self.buckets.take(client, names, gate)
+
+    async def charge(self, client: str, name: str) -> None:
+        self.buckets.charge(client, name)
+
+    async def close(self) -> None:
+        return None

@@ -46,7 +46,7 @@ class Readiness:
             await self._store.set_meta("ready_probe", str(now_ms()).encode())
             results["database"] = "ok"
         except StorageError:
-            results["database"] = "not writable"
+            results["database"] = f"{self._store.name} not writable"
         results["smtp"] = "ok" if self._listener.serving else "listener down"
         # A pass that has not finished for three intervals (plus slack) means expiry is stuck.
         allowed = self._interval * 3 + 60

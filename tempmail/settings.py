@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -74,10 +75,18 @@ class SMTPSettings(_Section):
     max_commands_per_session: Annotated[int, msgspec.Meta(ge=10, le=1000000)] = 1000
     tls_cert: str = ""
     tls_key: str = ""
+    # Behind a TCP load balancer: every connection starts with a PROXY v1/v2 header naming the
+    # real client, accepted only from trusted_proxies.
+    proxy_protocol: bool = False
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    proxy_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10
 
     def __post_init__(self) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("smtp.tls_cert and smtp.tls_key must be set together")
+        _check_networks("smtp.trusted_proxies", self.trusted_proxies)
+        if self.proxy_protocol and not self.trusted_proxies:
+            raise ValueError("smtp.proxy_protocol needs smtp.trusted_proxies (the balancers)")
         if self.data_memory_mb <= self.max_message_size_mb:
             raise ValueError("smtp.data_memory_mb must be larger than smtp.max_message_size_mb")
 
@@ -92,11 +101,16 @@ class InboxSettings(_Section):
     blocked_local_parts: list[str] = msgspec.field(default_factory=list)
 
 
+RedisURL = Annotated[str, msgspec.Meta(pattern=r"^((redis|rediss|unix)://\S+)?$")]
+
+
 class LimitSettings(_Section):
     requests_per_minute: Positive = 60
     requests_per_hour: Positive = 1000
     inbox_creations_per_hour: Positive = 10
     auth_failures_per_minute: Positive = 10
+    # Empty: each node keeps its own buckets in memory; redis://...: every node shares them.
+    redis_url: RedisURL = ""
     # Event streams and long polls open at once, per client and per inbox (429 beyond).
     streams_per_client: Positive = 50
     streams_per_inbox: Positive = 10
@@ -123,6 +137,14 @@ class MetricsSettings(_Section):
 
     def __post_init__(self) -> None:
         _check_networks("metrics.allow_from", self.allow_from)
+
+
+StorageURL = Annotated[str, msgspec.Meta(pattern=r"^((postgresql|postgres)://\S+)?$")]
+
+
+class StorageSettings(_Section):
+    url: StorageURL = ""
+    """Empty: the SQLite file in data_dir. postgresql://user@host:port/db: PostgreSQL."""
 
 
 class POP3Settings(_Section):
@@ -157,6 +179,7 @@ class Settings(_Section):
     inbox: InboxSettings = msgspec.field(default_factory=InboxSettings)
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     expiry: ExpirySettings = msgspec.field(default_factory=ExpirySettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     pop3: POP3Settings = msgspec.field(default_factory=POP3Settings)
@@ -183,11 +206,25 @@ _SECTIONS: dict[str, type[_Section]] = {
     "inbox": InboxSettings,
     "limits": LimitSettings,
     "expiry": ExpirySettings,
+    "storage": StorageSettings,
     "metrics": MetricsSettings,
     "logging": LoggingSettings,
     "pop3": POP3Settings,
 }
 _TOP_LEVEL = {"domains": list, "data_dir": str}
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (if any) replaced by `***`, for logs and `check-config`."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
 
 
 def _env_value(raw: str, is_list: bool) -> Any:

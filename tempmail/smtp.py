@@ -10,6 +10,7 @@ the same replies and the same content, and all sessions' unfinished DATA shares 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 import ssl
@@ -19,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from aiosmtpd.proxy_protocol import AF, V2_CMD, ProxyData, get_proxy
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
 from tempmail.clients import peer_key
@@ -39,6 +41,9 @@ DATA_BUDGET_EXCEEDED = "452 4.3.1 Too much mail in progress, please try again la
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, please try again later"
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, please try again later\r\n"
 IDLE_TIMEOUT = b"421 4.4.2 Idle too long, closing connection\r\n"
+UNTRUSTED_PEER = "421 4.7.0 Connections to this port must come through the load balancer"
+BAD_PROXY_HEADER = "421 4.7.0 Expected a valid PROXY protocol header"
+PROXY_TIMEOUT = b"421 4.4.2 No PROXY protocol header in time, closing connection\r\n"
 
 _PLAIN_ADDRESS = re.compile(
     r"<([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*)>(.*)\Z",
@@ -239,6 +244,10 @@ class _Session(SMTP):
         self._greeted = False
         self._in_helo = False
         self._reserved = 0
+        # Whether this session counts toward its client's per-IP cap (behind a proxy, only once
+        # the header has named the real client).
+        self.counted = False
+        self._awaiting_proxy = False
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):
@@ -285,15 +294,61 @@ class _Session(SMTP):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._host = _peer_host(transport)
         self._client = peer_key(self._host)
-        if not self._listener.admit(self._client):
+        refusal = self._listener.admit(self._host, self._client)
+        if refusal is not None:
             # Refused before the session starts, so aiosmtpd never sees this connection.
             self._refused = True
-            self._listener.counters.record(TOO_MANY_CONNECTIONS)
-            transport.write((TOO_MANY_CONNECTIONS + "\r\n").encode())  # type: ignore[attr-defined]
+            self._listener.counters.record(refusal)
+            transport.write((refusal + "\r\n").encode())  # type: ignore[attr-defined]
             transport.close()
             return
         self._listener.register(self)
         super().connection_made(transport)
+
+    async def _handle_client(self) -> None:
+        # aiosmtpd's own PROXY handling (proxy_protocol_timeout=) closes the connection without
+        # a word on a bad header; reading the header here lets every refusal say why.
+        if self._listener.proxy_protocol and not await self._read_proxy_header():
+            return
+        await super()._handle_client()
+
+    async def _read_proxy_header(self) -> bool:
+        """Read the PROXY header and take the client address from it; False if refused."""
+        assert self.session is not None
+        self._awaiting_proxy = True
+        self._reset_timeout(self._listener.proxy_timeout)
+        try:
+            header = await get_proxy(self._reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return False  # closed before a whole header: nobody to answer
+        finally:
+            self._awaiting_proxy = False
+        client = _proxied_client(header)
+        if not header.valid or client is None:
+            log.warning(
+                "%s: refused, bad PROXY header (%s)",
+                self._host,
+                header.error or "unsupported address",
+                extra={"peer": self._host},
+            )
+            await self._refuse(BAD_PROXY_HEADER)
+            return False
+        self.session.proxy_data = header
+        host, port = client if client[0] else (self._host, None)
+        refusal = self._listener.rehome(self, host)
+        if refusal is not None:
+            await self._refuse(refusal)
+            return False
+        if port is not None:
+            # aiosmtpd annotates peer as str, but it holds the socket's (host, port).
+            self.session.peer = (host, port)  # type: ignore[assignment]
+        self._reset_timeout()
+        return True
+
+    async def _refuse(self, reply: str) -> None:
+        await self.push(reply)
+        if self.transport is not None:
+            self.transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._refused:
@@ -304,6 +359,10 @@ class _Session(SMTP):
     def eof_received(self) -> bool | None:
         if self._refused:
             return False
+        if self._awaiting_proxy:
+            # The peer left inside the PROXY header: nobody is there to answer; close.
+            super().eof_received()
+            return False
         return super().eof_received()
 
     def data_received(self, data: bytes) -> None:
@@ -312,9 +371,17 @@ class _Session(SMTP):
 
     def _timeout_cb(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self._listener.counters.record(IDLE_TIMEOUT.decode())
-            self.transport.write(IDLE_TIMEOUT)  # type: ignore[attr-defined]
+            reply = PROXY_TIMEOUT if self._awaiting_proxy else IDLE_TIMEOUT
+            self._listener.counters.record(reply.decode())
+            if self._awaiting_proxy:
+                log.warning("%s: refused, no PROXY header in time", self._host)
+            self.transport.write(reply)  # type: ignore[attr-defined]
         super()._timeout_cb()  # type: ignore[no-untyped-call]
+
+    def rehome(self, host: str) -> None:
+        """Take `host` (the client a PROXY header named) as this session's peer."""
+        self._host = host
+        self._client = peer_key(host)
 
     @property
     def host(self) -> str:
@@ -374,6 +441,19 @@ class _Session(SMTP):
                 return f"{local}@{match.group(2)}", match.group(3).lstrip(" \t")
         address, rest = super()._getaddr(arg)
         return address, rest
+
+
+def _proxied_client(header: ProxyData) -> tuple[str, int | None] | None:
+    """The client a valid PROXY header names: (address, port), ("", None) for the proxy's own
+    connection (v2 LOCAL, v1 UNKNOWN, a Unix socket), or None for what cannot be used."""
+    if header.command == V2_CMD.LOCAL or header.family in (AF.UNSPEC, AF.UNIX):
+        return "", None
+    address = header.src_addr
+    if not isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address), header.src_port
 
 
 def split_address(address: str) -> tuple[str, str] | None:
@@ -554,32 +634,73 @@ class Listener:
         self.budget = DataBudget(settings.smtp.data_memory_mb * 1024 * 1024)
         self.counters = Counters(metrics)
         self._tls = tls_context(settings)
+        self.proxy_protocol = settings.smtp.proxy_protocol
+        self.proxy_timeout = settings.smtp.proxy_timeout_seconds
+        self._proxies = tuple(
+            ipaddress.ip_network(proxy, strict=False) for proxy in settings.smtp.trusted_proxies
+        )
 
-    def admit(self, host: str) -> bool:
-        """Whether a new connection from `host` (a `peer_key`) fits under the caps."""
+    def _trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self._proxies)
+
+    def admit(self, host: str, client: str) -> str | None:
+        """The refusal for a new connection from `host` (`client` is its `peer_key`), or None
+        if it fits the caps.
+
+        Behind a proxy the per-IP cap waits for the PROXY header (`rehome`), and only the
+        trusted proxies may connect at all.
+        """
         limits = self._settings.smtp
+        if self.proxy_protocol and not self._trusted(host):
+            log.warning("%s: refused, not a trusted proxy (smtp.trusted_proxies)", host)
+            return UNTRUSTED_PEER
         if len(self.sessions) >= limits.max_connections:
             log.warning("%s: refused, %d SMTP connections open", host, len(self.sessions))
-            return False
-        if self.per_host[host] >= limits.max_connections_per_ip:
+            return TOO_MANY_CONNECTIONS
+        if not self.proxy_protocol and not self._fits(client):
+            return TOO_MANY_CONNECTIONS
+        return None
+
+    def _fits(self, client: str) -> bool:
+        if self.per_host[client] >= self._settings.smtp.max_connections_per_ip:
             log.warning(
-                "%s: refused, %d SMTP connections from this address", host, self.per_host[host]
+                "%s: refused, %d SMTP connections from this address",
+                client,
+                self.per_host[client],
             )
             return False
         return True
 
+    def rehome(self, session: _Session, host: str) -> str | None:
+        """Count a proxied session under the client its PROXY header named, or refuse it."""
+        session.rehome(host)
+        if not self._fits(session.client):
+            return TOO_MANY_CONNECTIONS
+        self.per_host[session.client] += 1
+        session.counted = True
+        return None
+
     def register(self, session: _Session) -> None:
         self.sessions.add(session)
-        self.per_host[session.client] += 1
+        if not self.proxy_protocol:
+            self.per_host[session.client] += 1
+            session.counted = True
         self.counters.sessions += 1
         self.counters.metrics.smtp_sessions.inc()
 
     def unregister(self, session: _Session) -> None:
         if session in self.sessions:
             self.sessions.discard(session)
-            self.per_host[session.client] -= 1
-            if self.per_host[session.client] <= 0:
-                del self.per_host[session.client]
+            if session.counted:
+                self.per_host[session.client] -= 1
+                if self.per_host[session.client] <= 0:
+                    del self.per_host[session.client]
 
     def _session(self) -> _Session:
         limits = self._settings.smtp

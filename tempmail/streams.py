@@ -55,6 +55,3 @@ class StreamSlots:
             counts[key] -= 1
             if counts[key] <= 0:
                 del counts[key]
-
-    def open_count(self) -> int:
-        return sum(self.by_inbox.values())

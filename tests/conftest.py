@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests import servers
 from tests.helpers import RunningServer, start_server
@@ -38,3 +39,11 @@ def postgres_url(postgres_server: servers.PostgresServer) -> str:
 def redis_server() -> Iterator[servers.RedisServer]:
     with servers.redis() as server:
         yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: servers.RedisServer) -> str:
+    """The session's redis-server, emptied for this test (tests that stop Redis start their own)."""
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url

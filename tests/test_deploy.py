@@ -262,6 +262,7 @@ def test_alerts_name_only_exported_metrics() -> None:
         "TempmailExpiryStalled",
         "TempmailHTTPErrors",
         "TempmailSlowDeliveries",
+        "TempmailRateLimitRedisAway",
     ):
         assert f"- alert: {alert}\n" in text, alert
 
@@ -270,7 +271,7 @@ def test_promtool_accepts_the_alerts_and_their_tests() -> None:
     promtool = _require("promtool")
     checked = _run([promtool, "check", "rules", str(ALERTS)])
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 7 rules found" in checked.stdout, checked.stdout
+    assert "SUCCESS: 8 rules found" in checked.stdout, checked.stdout
     tested = _run([promtool, "test", "rules", ALERT_TESTS.name], cwd=DEPLOY)
     assert tested.returncode == 0, tested.stdout + tested.stderr
 

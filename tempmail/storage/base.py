@@ -96,9 +96,18 @@ EVERYTHING = MessageFilter()
 class Store(Protocol):
     """The storage operations the server needs; every backend implements these."""
 
+    name: str
+    """What the operator calls this database (no secrets), for readiness and errors."""
+    shared: bool
+    """Several nodes may use this database at once (so key records bind them all)."""
+
     async def get_meta(self, key: str) -> bytes | None: ...
 
     async def set_meta(self, key: str, value: bytes) -> None: ...
+
+    async def claim_meta(self, key: str, value: bytes) -> bytes:
+        """Store `value` unless `key` already has one; return the value now stored."""
+        ...
 
     async def count_inboxes(self) -> int: ...
 

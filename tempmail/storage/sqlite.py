@@ -141,6 +141,9 @@ def _inbox(row: Iterable[object] | None) -> Inbox | None:
 class SQLiteStore:
     """`Store` over one SQLite file in WAL mode with `synchronous=FULL` and `secure_delete`."""
 
+    name = "sqlite"
+    shared = False
+
     def __init__(self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
         self._writer = writer
         self._readers = readers
@@ -263,6 +266,15 @@ class SQLiteStore:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    async def claim_meta(self, key: str, value: bytes) -> bytes:
+        async with self._transaction(changes_inboxes=False) as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, value),
+            )
+            rows = await db.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        return bytes(next(iter(rows))[0])
 
     async def delete_meta(self, key: str) -> None:
         async with self._transaction(changes_inboxes=False) as db:

@@ -132,13 +132,13 @@ def test_rate_limiter_evicts_idle_and_oldest_clients() -> None:
     now = [0.0]
     limiter = RateLimiter({"minute": Rule(2, 60)}, max_clients=3, clock=lambda: now[0])
     for client in "abcdef":
-        limiter.acquire(client, ["minute"])
+        limiter.take(client, ["minute"])
     assert len(limiter) == 3
-    assert limiter.acquire("f", ["minute"]) == 0
-    assert limiter.acquire("f", ["minute"]) == pytest.approx(30)
+    assert limiter.take("f", ["minute"]) is None
+    assert limiter.take("f", ["minute"]) == ("minute", pytest.approx(30))
     now[0] += 60
     # Everyone has refilled: idle buckets are dropped as new clients arrive.
-    limiter.acquire("g", ["minute"])
+    limiter.take("g", ["minute"])
     assert len(limiter) == 1
     assert limiter.peek("g", "minute") == 0
     limiter.charge("g", "minute")

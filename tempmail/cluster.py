@@ -1,0 +1,43 @@
+"""What other nodes did, told to the watchers on this node.
+
+On PostgreSQL several nodes serve one set of inboxes. Each node's event hub knows only who
+watches on that node, so the change notices of every node (`storage.notices`) are turned into
+hub events here: a message stored elsewhere wakes this node's long polls and event streams,
+which read it from the database themselves (notices carry ids only, never content); an inbox
+deleted or expired elsewhere ends them. After a reconnect, when notices may have been missed,
+every watcher is told to look again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tempmail.events import Event, EventHub
+from tempmail.storage.notices import Notice
+
+log = logging.getLogger(__name__)
+
+
+class Follower:
+    """Feeds other nodes' notices into this node's event hub."""
+
+    def __init__(self, hub: EventHub, node: str) -> None:
+        self._hub = hub
+        self._node = node
+        self.notices = 0
+        """Notices from other nodes handed on so far."""
+
+    def __call__(self, notice: Notice | None) -> None:
+        if notice is None:
+            for inbox_id in self._hub.watched_inboxes():
+                self._hub.publish(inbox_id, Event("arrived", {}))
+            return
+        if notice.node == self._node:
+            return  # this node published its own change already
+        self.notices += 1
+        if notice.kind == "message":
+            self._hub.publish(notice.inbox_id, Event("arrived", {"id": notice.message_id}))
+        elif notice.kind == "deleted":
+            self._hub.publish(notice.inbox_id, Event("deleted", {}))
+        elif notice.kind == "expired":
+            self._hub.publish(notice.inbox_id, Event("expired", {}))

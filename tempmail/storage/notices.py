@@ -1,0 +1,116 @@
+"""Change notices between the nodes sharing one PostgreSQL database (LISTEN/NOTIFY).
+
+Each committed change a node makes (a message stored, an inbox deleted, expired or extended)
+is announced with `pg_notify` inside its transaction, so it goes out at COMMIT and only then.
+Each node follows them on one connection of its own, never a pooled one (LISTEN belongs to its
+connection). Notices carry ids only: the notification queue may be written to disk, and mail
+content must never be. Nothing sent while a node was disconnected is replayed, so after each
+reconnect the follower is told to look again (`on_notice(None)`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import NamedTuple
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "tempmail"
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class Notice(NamedTuple):
+    """A change another node (or this one) committed: what, to which inbox, which message."""
+
+    kind: str
+    inbox_id: str
+    message_id: str
+    node: str
+
+
+def payload(kind: str, inbox_id: str, message_id: str, node: str) -> str:
+    return f"{kind} {inbox_id} {message_id or '-'} {node}"
+
+
+def parse_notice(payload: str) -> Notice | None:
+    parts = payload.split(" ")
+    if len(parts) != 4:
+        return None
+    kind, inbox_id, message_id, node = parts
+    return Notice(kind, inbox_id, "" if message_id == "-" else message_id, node)
+
+
+class Listening:
+    """One dedicated connection that LISTENs for change notices, reconnecting when it drops."""
+
+    RETRY_SECONDS = 0.5
+    PROBE_SECONDS = 10.0
+
+    def __init__(self, url: str, on_notice: Callable[[Notice | None], None]) -> None:
+        self._url = url
+        self._on_notice = on_notice
+        self._task: asyncio.Task[None] | None = None
+        self._lost = asyncio.Event()
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        """Follow from now on; waits (a little) for the first connection."""
+        self._task = asyncio.create_task(self._run(), name="tempmail-listen")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.connected.wait(), CONNECT_TIMEOUT_SECONDS)
+
+    def _received(self, connection: object, pid: int, channel: str, payload: object) -> None:
+        notice = parse_notice(str(payload))
+        if notice is not None:
+            self._on_notice(notice)
+
+    def _dropped(self, connection: object) -> None:
+        self._lost.set()
+
+    async def _run(self) -> None:
+        warned = False
+        while True:
+            connection: asyncpg.Connection | None = None
+            try:
+                connection = await asyncpg.connect(
+                    self._url,
+                    timeout=CONNECT_TIMEOUT_SECONDS,
+                    server_settings={"application_name": "tempmail-listen"},
+                )
+                connection.add_termination_listener(self._dropped)
+                self._lost.clear()
+                await connection.add_listener(CHANNEL, self._received)
+                if warned:
+                    log.info("following changes from other nodes again")
+                # Whatever was sent before this connection listened is not replayed.
+                self._on_notice(None)
+                warned = False
+                self.connected.set()
+                while not self._lost.is_set():
+                    # A dead peer that never closed the socket shows up on the next query.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._lost.wait(), self.PROBE_SECONDS)
+                    if not self._lost.is_set():
+                        await connection.execute("SELECT 1", timeout=self.PROBE_SECONDS)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                if not warned:
+                    log.warning(
+                        "change notices from other nodes stopped (%s)", type(error).__name__
+                    )
+                    warned = True
+            finally:
+                self.connected.clear()
+                if connection is not None and not connection.is_closed():
+                    connection.terminate()
+            await asyncio.sleep(self.RETRY_SECONDS)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,164 @@
+"""Two nodes in one process tree sharing one PostgreSQL database: live updates and inbox
+changes cross from one node to the other."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import smtplib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tempmail.cluster import Follower
+from tempmail.events import EventHub
+from tempmail.storage.notices import Notice
+from tests.helpers import RunningServer, create_inbox, make_message, send_mail, start_server
+from tests.test_lifecycle import _read_events
+
+KEYS = {"TEMPMAIL_ENCRYPTION_KEY": "c3" * 32, "TEMPMAIL_SECRET_KEY": "d4" * 32}
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, postgres_url: str) -> Iterator[tuple[RunningServer, RunningServer]]:
+    environ = {"TEMPMAIL_STORAGE_URL": postgres_url, **KEYS}
+    first = start_server(tmp_path / "a", environ)
+    try:
+        second = start_server(tmp_path / "b", environ)
+        try:
+            yield first, second
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def _listen(server: RunningServer, inbox: dict[str, Any]) -> queue.Queue[tuple[str, Any]]:
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    threading.Thread(target=_read_events, args=(server, inbox, events), daemon=True).start()
+    assert events.get(timeout=30) == ("status", 200)
+    assert events.get(timeout=30) == ("connected", None)
+    return events
+
+
+def test_mail_through_one_node_streams_on_the_other(
+    nodes: tuple[RunningServer, RunningServer],
+) -> None:
+    a, b = nodes
+    inbox = create_inbox(a)
+    events = _listen(b, inbox)
+    send_mail(a, inbox["address"], make_message(inbox["address"], "Across nodes"))
+    kind, data = events.get(timeout=30)
+    assert (kind, data["subject"], data["seen"]) == ("message", "Across nodes", False)
+    assert set(data) == {
+        "id", "from", "subject", "preview", "received_at", "has_attachments", "seen"
+    }  # fmt: skip
+    send_mail(b, inbox["address"], make_message(inbox["address"], "Same node"))
+    assert events.get(timeout=30)[1]["subject"] == "Same node"
+    with a.client(inbox["token"]) as client:
+        assert client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
+    assert events.get(timeout=30) == ("deleted", {})
+    assert events.empty()
+
+
+def test_long_poll_on_one_node_wakes_for_mail_through_the_other(
+    nodes: tuple[RunningServer, RunningServer],
+) -> None:
+    a, b = nodes
+    inbox = create_inbox(b)
+    answers: queue.Queue[tuple[float, Any]] = queue.Queue()
+
+    def poll() -> None:
+        started = time.monotonic()
+        with b.client(inbox["token"]) as client:
+            response = client.get(
+                f"/api/v1/inboxes/{inbox['inbox_id']}/messages", params={"wait": 50}, timeout=90
+            )
+        answers.put((time.monotonic() - started, response.json()))
+
+    waiter = threading.Thread(target=poll, daemon=True)
+    waiter.start()
+    # The poll is parked once its node watches the inbox.
+    deadline = time.monotonic() + 30
+    assert b.runtime.hub is not None
+    while b.runtime.hub.watcher_count() == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    send_mail(a, inbox["address"], make_message(inbox["address"], "Wake up"))
+    elapsed, listing = answers.get(timeout=90)
+    assert [message["subject"] for message in listing["messages"]] == ["Wake up"]
+    # Woken by the notice, not by its 50 s wait running out.
+    assert elapsed < 40
+
+
+def test_inbox_changes_are_seen_by_every_node_at_once(
+    nodes: tuple[RunningServer, RunningServer],
+) -> None:
+    a, b = nodes
+    inbox = create_inbox(a)
+    # A new inbox is accepted by the other node at once.
+    send_mail(b, inbox["address"], make_message(inbox["address"]))
+    with a.client(inbox["token"]) as client:
+        assert (
+            client.patch(
+                f"/api/v1/inboxes/{inbox['inbox_id']}", json={"ttl_hours": 100}
+            ).status_code
+            == 200
+        )
+        expires = client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").json()["expires_at"]
+    with b.client(inbox["token"]) as client:
+        assert client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").json()["expires_at"] == expires
+        assert client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        send_mail(a, inbox["address"], make_message(inbox["address"]))
+    assert refused.value.recipients[inbox["address"]][0] == 550
+    with a.client(inbox["token"]) as client:
+        assert client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 401
+
+
+def test_a_lost_notice_connection_is_made_again_and_nothing_is_missed(
+    nodes: tuple[RunningServer, RunningServer], postgres_url: str
+) -> None:
+    a, b = nodes
+    inbox = create_inbox(a)
+    events = _listen(b, inbox)
+
+    async def cut() -> int:
+        connection = await asyncpg.connect(postgres_url)
+        try:
+            return int(
+                await connection.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = 'tempmail-listen' AND datname = current_database()"
+                )
+            )
+        finally:
+            await connection.close()
+
+    assert asyncio.run(cut()) == 2  # one per node
+    send_mail(a, inbox["address"], make_message(inbox["address"], "During the gap"))
+    kind, data = events.get(timeout=30)
+    assert (kind, data["subject"]) == ("message", "During the gap")
+    send_mail(a, inbox["address"], make_message(inbox["address"], "After the gap"))
+    assert events.get(timeout=30)[1]["subject"] == "After the gap"
+
+
+def test_the_follower_hands_on_other_nodes_changes_and_asks_for_a_look_after_a_gap() -> None:
+    hub = EventHub()
+    follower = Follower(hub, "me")
+    with hub.subscribe("i1") as first, hub.subscribe("i2") as second:
+        follower(Notice("message", "i1", "m1", "me"))
+        assert first.empty()
+        follower(Notice("message", "i1", "m1", "other"))
+        assert first.get_nowait().data == {"id": "m1"}
+        follower(Notice("deleted", "i2", "", "other"))
+        assert second.get_nowait().kind == "deleted"
+        follower(None)
+        assert first.get_nowait() == second.get_nowait()
+        assert first.empty() and second.empty()
+    assert follower.notices == 2

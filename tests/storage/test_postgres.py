@@ -1,0 +1,157 @@
+"""What only the PostgreSQL store has: start-up by several nodes at once, one expiry at a time,
+failures while the database is away and recovery without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from tempmail.errors import StorageError
+from tempmail.storage import PostgresStore
+from tempmail.storage.postgres import EXPIRY_LOCK, SCHEMA_VERSION, public_url
+from tests.servers import PostgresServer, free_port
+from tests.storage.test_conformance import HOUR, NOW, make_inbox, make_message
+
+
+def test_nodes_starting_together_migrate_once(postgres_url: str) -> None:
+    async def body() -> None:
+        stores = await asyncio.gather(*(PostgresStore.open(postgres_url) for _ in range(6)))
+        try:
+            connection = await asyncpg.connect(postgres_url)
+            try:
+                versions = await connection.fetch("SELECT version FROM schema_version")
+            finally:
+                await connection.close()
+            assert [row[0] for row in versions] == list(range(1, SCHEMA_VERSION + 1))
+            inbox = make_inbox()
+            await stores[0].create_inbox(inbox, NOW)
+            assert await stores[5].inbox_by_token([inbox.token_digest]) == inbox
+        finally:
+            for store in stores:
+                await store.close()
+
+    asyncio.run(body())
+
+
+def test_version_2_counts_the_messages_of_a_version_1_database(postgres_url: str) -> None:
+    async def body() -> None:
+        store = await PostgresStore.open(postgres_url)
+        inbox = make_inbox()
+        await store.create_inbox(inbox, NOW)
+        for _ in range(3):
+            await store.deliver([make_message(inbox)], 50, NOW)
+        await store.close()
+        connection = await asyncpg.connect(postgres_url)
+        await connection.execute("ALTER TABLE inboxes DROP COLUMN message_count")
+        await connection.execute("DELETE FROM schema_version WHERE version = 2")
+        await connection.close()
+        store = await PostgresStore.open(postgres_url)
+        try:
+            assert await store.message_count(inbox.id) == 3
+            assert await store.deliver([make_message(inbox)], 4, NOW) == [inbox.id]
+            assert await store.deliver([make_message(inbox)], 4, NOW) == []
+        finally:
+            await store.close()
+
+    asyncio.run(body())
+
+
+def test_newer_schema_is_refused(postgres_url: str) -> None:
+    async def body() -> None:
+        store = await PostgresStore.open(postgres_url)
+        await store.close()
+        connection = await asyncpg.connect(postgres_url)
+        await connection.execute("INSERT INTO schema_version VALUES ($1)", SCHEMA_VERSION + 1)
+        await connection.close()
+        with pytest.raises(StorageError, match="newer than this tempmail"):
+            await PostgresStore.open(postgres_url)
+
+    asyncio.run(body())
+
+
+def test_expiry_runs_on_one_node_at_a_time(postgres_url: str) -> None:
+    """While another node holds the expiry lock, a pass deletes nothing and does not wait."""
+
+    async def body() -> None:
+        store = await PostgresStore.open(postgres_url)
+        other = await asyncpg.connect(postgres_url)
+        try:
+            inbox = make_inbox(expires_at=NOW - 1)
+            await store.create_inbox(inbox, NOW - HOUR)
+            async with other.transaction():
+                await other.execute("SELECT pg_advisory_xact_lock($1)", EXPIRY_LOCK)
+                assert await asyncio.wait_for(store.expire(NOW, 10, 0), 10) == []
+            assert await store.expire(NOW, 10, 0) == [inbox.id]
+        finally:
+            await other.close()
+            await store.close()
+
+    asyncio.run(body())
+
+
+def test_unreachable_and_bad_urls_say_why_without_the_password(
+    postgres_server: PostgresServer,
+) -> None:
+    async def reason(url: str) -> str:
+        with pytest.raises(StorageError) as caught:
+            await PostgresStore.open(url)
+        return str(caught.value)
+
+    async def body() -> None:
+        closed = f"postgresql://tempmail:hunter2secret@127.0.0.1:{free_port()}/tempmail"
+        text = await reason(closed)
+        assert "connection refused" in text and "hunter2secret" not in text
+        assert text.startswith("cannot connect to postgresql://tempmail@127.0.0.1:")
+        wrong = postgres_server.url().replace(postgres_server.password, "hunter2secret")
+        text = await reason(wrong)
+        assert "authentication failed" in text and "hunter2secret" not in text
+        missing = postgres_server.url("no_such_database")
+        text = await reason(missing)
+        assert "does not exist" in text and postgres_server.password not in text
+
+    asyncio.run(body())
+
+
+def test_public_url_hides_secrets() -> None:
+    assert public_url("postgresql://u:p@db.example:5433/mail?password=x") == (
+        "postgresql://u@db.example:5433/mail"
+    )
+    assert public_url("postgresql://[::1]/mail") == "postgresql://[::1]/mail"
+    assert public_url("postgresql://u@host:notaport/x") == "postgresql://<unparseable>"
+
+
+def test_database_away_is_a_storage_error_then_recovers(postgres_server: PostgresServer) -> None:
+    """Stopped PostgreSQL: every operation fails as StorageError (451/503 upstream), and the
+    same store works again once it is back, without being reopened."""
+    url = postgres_server.new_database()
+
+    async def body() -> None:
+        store = await PostgresStore.open(url)
+        try:
+            inbox = make_inbox()
+            await store.create_inbox(inbox, NOW)
+            await store.deliver([make_message(inbox)], 50, NOW)
+            await asyncio.to_thread(postgres_server.stop)
+            try:
+                with pytest.raises(StorageError):
+                    await store.deliver([make_message(inbox)], 50, NOW)
+                with pytest.raises(StorageError):
+                    await store.list_messages(inbox.id)
+                with pytest.raises(StorageError):
+                    await store.ping()
+            finally:
+                await asyncio.to_thread(postgres_server.start)
+            for _ in range(50):
+                try:
+                    await store.ping()
+                    break
+                except StorageError:
+                    await asyncio.sleep(0.2)
+            assert await store.deliver([make_message(inbox)], 50, NOW) == [inbox.id]
+            assert await store.message_count(inbox.id) == 2
+        finally:
+            await store.close()
+
+    asyncio.run(body())
