@@ -4,11 +4,12 @@ time linear in the value however hostile it is."""
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tempmail import parsing
@@ -175,7 +176,10 @@ _ADDRESS_CHARS = st.lists(_MAILBOX, max_size=5).map(", ".join)
 @given(_ADDRESS_CHARS)
 def test_address_lists_without_groups_read_as_the_stdlib_reads_them(value: str) -> None:
     """Without `:` and `;` (groups, which the stdlib reads recursively) splitting first changes
-    nothing the display shows: the mailboxes are those `getaddresses` finds in the whole."""
+    nothing the display shows: the mailboxes are those `getaddresses` finds in the whole.
+    A comma inside a comment is the exception: RFC 5322 makes the comment one unit, which the
+    pieces keep, while the stdlib reading the whole list splits at that comma."""
+    assume(re.search(r"\([^)]*,", value) is None)
     expected = []
     for name, address in email.utils.getaddresses([value]):
         name, address = parsing._decode_header(name), parsing._clean_header(address)
