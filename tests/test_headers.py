@@ -4,7 +4,6 @@ time linear in the value however hostile it is."""
 from __future__ import annotations
 
 import email.utils
-import re
 import time
 from collections.abc import Callable
 
@@ -172,14 +171,15 @@ _MAILBOX = st.one_of(
 _ADDRESS_CHARS = st.lists(_MAILBOX, max_size=5).map(", ".join)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1500, deadline=None, derandomize=True)
 @given(_ADDRESS_CHARS)
 def test_address_lists_without_groups_read_as_the_stdlib_reads_them(value: str) -> None:
     """Without `:` and `;` (groups, which the stdlib reads recursively) splitting first changes
     nothing the display shows: the mailboxes are those `getaddresses` finds in the whole.
-    A comma inside a comment is the exception: RFC 5322 makes the comment one unit, which the
-    pieces keep, while the stdlib reading the whole list splits at that comma."""
-    assume(re.search(r"\([^)]*,", value) is None)
+    Comments are the exception: the pieces keep a comment as RFC 5322 reads it (one unit, shown
+    as the name when no phrase is given), where the stdlib reading the whole list drops or splits
+    it; tests above pin the comment shapes."""
+    assume("(" not in value)
     expected = []
     for name, address in email.utils.getaddresses([value]):
         name, address = parsing._decode_header(name), parsing._clean_header(address)
