@@ -179,7 +179,7 @@ def _role(content_type: str, disposition: str | None, filename: str | None) -> s
 
 def _decoded_text(payload: bytes, charset: str | None) -> str:
     try:
-        return payload.decode(charset or "utf-8", "replace")
+        return headers.well_formed(payload.decode(charset or "utf-8", "replace"))
     except LookupError:
         return payload.decode("utf-8", "replace")
 
@@ -201,7 +201,7 @@ def _text_of(part: EmailMessage, content_type: str) -> str:
     if content is None:
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    return content.replace("\r\n", "\n") if isinstance(content, str) else ""
+    return headers.well_formed(content.replace("\r\n", "\n")) if isinstance(content, str) else ""
 
 
 def _preview(text: str) -> str:
