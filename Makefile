@@ -40,15 +40,16 @@ browser:
 		fi; \
 	fi
 
-# The POP3 tests drive real clients from Debian: curl and fetchmail.
-CLIENT_TOOLS := curl fetchmail
+# The POP3 tests drive real clients from Debian, curl and fetchmail; the SMTP surface tests swaks,
+# a pipelining SMTP client.
+CLIENT_TOOLS := curl fetchmail swaks
 clients:
 	@missing=""; for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 		else \
-			echo "The POP3 tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
+			echo "The POP3 and SMTP tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
 		fi; \
 	fi
 
@@ -86,21 +87,27 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py $(BENCH)
 
 # The container image installs exactly these pins, hashes checked (`make serve` keeps the ranges in
-# pyproject.toml). Local pip configuration is ignored so only the public index's files are hashed.
-LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null
-LOCK_FLAGS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+# pyproject.toml). A universal resolution keeps the markers, so one lock fits Debian's Python 3.11.2
+# as well as the newest 3.11 (redis needs async-timeout before 3.11.3).
+UV_COMPILE := UV_NATIVE_TLS=1 $(BIN)/uv pip compile --quiet --universal --python-version 3.11 \
+	--generate-hashes --upgrade --custom-compile-command "make lock"
+BUILD_REQUIRES := import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")
 
 lock: $(BIN)/python
-	$(BIN)/pip install --quiet 'pip-tools>=7.4'
-	$(LOCK_ENV) CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile $(LOCK_FLAGS) --upgrade \
-		--output-file requirements.lock pyproject.toml
-	$(LOCK_ENV) CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile $(LOCK_FLAGS) --upgrade \
-		--only-build-deps --all-build-deps --output-file requirements-build.lock pyproject.toml
+	$(BIN)/pip install --quiet 'uv>=0.5'
+	$(UV_COMPILE) --output-file requirements.lock pyproject.toml
+	$(BIN)/python -c '$(BUILD_REQUIRES)' | $(UV_COMPILE) --output-file requirements-build.lock -
 
-# The locked wheels for an offline image build (the Dockerfile then uses no index).
+# The locked wheels for an offline image build (the Dockerfile then uses no index). pip download
+# judges markers by the Python it runs on, so they are dropped: every pin's wheel is fetched for
+# the image's Python (WHEELS_PYTHON) and the image's pip picks what its Python needs.
+WHEELS_PYTHON ?= 3.11
 wheels: $(BIN)/python
-	$(LOCK_ENV) $(BIN)/pip download --quiet --require-hashes --no-deps --only-binary=:all: \
-		--dest wheels -r requirements.lock -r requirements-build.lock
+	mkdir -p wheels
+	sed -E 's/ ;[^\\]*/ /' requirements.lock requirements-build.lock > wheels/requirements.txt
+	env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+		$(BIN)/pip download --quiet --require-hashes --no-deps --only-binary=:all: \
+		--python-version $(WHEELS_PYTHON) --dest wheels -r wheels/requirements.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage test-artifacts wheels

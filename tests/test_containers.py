@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import smtplib
 import socket
@@ -25,6 +26,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ import httpx
 import kubernetes_validate
 import pytest
 import yaml
+from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 from tempmail import keys
@@ -94,7 +97,7 @@ def _run(
 
 
 def _lock_pins(path: Path) -> dict[str, tuple[str, list[str]]]:
-    """name -> (version, hashes) for every `name==version` entry of a pip-compile lock file."""
+    """name -> (version, hashes) for every `name==version` entry of a lock file (uv pip compile)."""
     pins: dict[str, tuple[str, list[str]]] = {}
     name = ""
     for raw in path.read_text().splitlines():
@@ -148,6 +151,37 @@ def test_lock_pins_every_dependency_with_hashes() -> None:
         assert all(len(digest) == 64 for digest in hashes)
 
 
+def test_lock_holds_what_the_oldest_supported_python_needs() -> None:
+    """Each locked package's own requirements are locked too, judged for Python 3.11.0 (Debian's
+    python3 is 3.11.2) as well as for this one: a lock resolved only for the Python that made
+    it leaves out backports such as redis's async-timeout, and the image crashes at import."""
+    runtime = _lock_pins(ROOT / "requirements.lock")
+    environments = [
+        default_environment(),
+        default_environment() | {"python_full_version": "3.11.0", "python_version": "3.11"},
+    ]
+    checked = 0
+    for name in runtime:
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # not installed beside this Python: its metadata cannot be read here
+        checked += 1
+        for entry in requires:
+            requirement = Requirement(entry)
+            wanted = any(
+                requirement.marker is None or requirement.marker.evaluate(env | {"extra": ""})
+                for env in environments
+            )
+            if wanted:
+                dependency = requirement.name.lower().replace("_", "-")
+                assert dependency in runtime, (
+                    f"{name} needs {entry!r} but requirements.lock has no {dependency}: "
+                    "run `make lock`"
+                )
+    assert checked >= len(runtime) // 2
+
+
 def _pyproject() -> dict[str, Any]:
     import tomllib
 
@@ -170,6 +204,7 @@ def _clean_environment() -> dict[str, str]:
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("TEMPMAIL_", "POSTGRES_", "REDIS_", "HAPROXY_", "COMPOSE_"))
+        and name not in {"IMAGE", "SMTP_PORT", "SMTP_ALT_PORT", "HTTP_PORT", "DOCKER_HOST"}
     }
 
 
@@ -227,6 +262,7 @@ def test_compose_cluster(tmp_path: Path) -> None:
         assert variables["TEMPMAIL_STORAGE_URL"].startswith("postgresql://tempmail:fff")
         assert variables["TEMPMAIL_LIMITS_REDIS_URL"] == "redis://redis:6379/0"
         assert variables["TEMPMAIL_SMTP_PROXY_PROTOCOL"] == "true"
+        assert variables["TEMPMAIL_SMTP_TRUSTED_PROXIES"]
     _assert_locked_down(services["haproxy"])
     assert _published(services["haproxy"]) == {
         ("", 25, 8025),
@@ -507,7 +543,7 @@ def image(podman: Podman, base_image: str) -> str:
         base_image,
         "python3",
         "-c",
-        "import sys; print('%d.%d' % sys.version_info[:2])",
+        "import sys; print('%d.%d.%d' % sys.version_info[:3])",
     ).strip()
     # Only the public index's files: the hashes in the lock are theirs.
     environment = {
@@ -515,6 +551,17 @@ def image(podman: Podman, base_image: str) -> str:
         for name, value in os.environ.items()
         if not name.startswith("PIP_") or name == "PIP_CERT"
     } | {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    # pip download judges markers by the Python it runs on, not the image's: drop them and
+    # fetch every pin; the image's pip installs only what its Python needs.
+    wheels = ROOT / "wheels"
+    wheels.mkdir(exist_ok=True)
+    pins = wheels / "requirements.txt"
+    pins.write_text(
+        "".join(
+            re.sub(r" ;[^\\\n]*", " ", (ROOT / lock).read_text())
+            for lock in ("requirements.lock", "requirements-build.lock")
+        )
+    )
     download = _run(
         [
             sys.executable,
@@ -528,16 +575,15 @@ def image(podman: Podman, base_image: str) -> str:
             "--python-version",
             python,
             "--dest",
-            str(ROOT / "wheels"),
+            str(wheels),
             "-r",
-            "requirements.lock",
-            "-r",
-            "requirements-build.lock",
+            str(pins),
         ],
         environment=environment,
         timeout=600,
     )
     assert download.returncode == 0, download.stderr[-2000:]
+    previous = podman.status("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip()
     podman.run(
         "build",
         "--network=none",
@@ -551,6 +597,12 @@ def image(podman: Podman, base_image: str) -> str:
         str(ROOT),
         timeout=900,
     )
+    # Each change of the sources leaves the last build untagged: drop it so they do not pile up.
+    if (
+        previous
+        and previous != podman.run("image", "inspect", "--format", "{{.Id}}", IMAGE).strip()
+    ):
+        podman.status("rmi", previous)
     return IMAGE
 
 
@@ -569,15 +621,15 @@ class Container:
     smtp_port: int
 
 
-def _wait_healthy(container: Container, deadline_seconds: float = 60) -> None:
+def _wait_healthy(base_url: str, deadline_seconds: float = 60) -> None:
     deadline = time.monotonic() + deadline_seconds
     while True:
         try:
-            if httpx.get(f"{container.http}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        assert time.monotonic() < deadline, f"{container.name} never answered /health"
+        assert time.monotonic() < deadline, f"{base_url} never answered /health"
         time.sleep(0.5)
 
 
@@ -608,7 +660,7 @@ def container(podman: Podman, image: str) -> Iterator[Container]:
         image,
     )
     try:
-        _wait_healthy(running)
+        _wait_healthy(running.http)
         yield running
     finally:
         podman.status("rm", "--force", "--time=0", running.name)
@@ -645,6 +697,37 @@ def test_image_metadata(podman: Podman, image: str) -> None:
     ).split()
     assert probe[:3] == ["None", "None", "False"]
     assert probe[3].startswith("/opt/tempmail/lib/")
+
+
+def test_image_carries_exactly_the_locked_versions(podman: Podman, image: str) -> None:
+    report = podman.run(
+        "run",
+        "--rm",
+        "--network=none",
+        "--entrypoint",
+        "/opt/tempmail/bin/python",
+        image,
+        "-c",
+        "import json, platform; from importlib import metadata; print(json.dumps(["
+        "platform.python_version(), "
+        "{d.metadata['Name']: d.version for d in metadata.distributions()}]))",
+    )
+    python, installed = json.loads(report)
+    environment = default_environment() | {
+        "python_full_version": python,
+        "python_version": python.rpartition(".")[0],
+        "extra": "",
+    }
+    locked = {}
+    for raw in (ROOT / "requirements.lock").read_text().splitlines():
+        if raw[:1].isalpha():
+            requirement = Requirement(raw.rstrip(" \\"))
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                (specifier,) = requirement.specifier
+                locked[requirement.name.lower().replace("_", "-")] = specifier.version
+    normalized = {name.lower().replace("_", "-"): version for name, version in installed.items()}
+    assert normalized.pop("tempmail") == _pyproject()["project"]["version"]
+    assert normalized == locked
 
 
 def _message(address: str) -> EmailMessage:
@@ -709,7 +792,7 @@ def test_container_serves_mail_and_keeps_it_across_a_restart(
     assert "Application shutdown complete" in podman.logs(container.name)
 
     podman.run("start", container.name)
-    _wait_healthy(container)
+    _wait_healthy(container.http)
     detail = httpx.get(
         f"{container.http}/api/v1/messages/{message_id}", headers=headers, timeout=10
     )
@@ -717,3 +800,84 @@ def test_container_serves_mail_and_keeps_it_across_a_restart(
     assert detail.json()["subject"] == "Container delivery"
     assert "482915" in detail.json()["body_text"]
     assert podman.logs(container.name).count("created new server keys") == 1
+
+
+# --- Compose, really up through the podman socket ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docker_host(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Docker API socket served by podman, for docker-compose."""
+    socket_path = tmp_path_factory.mktemp("socket") / "podman.sock"
+    service = subprocess.Popen(
+        [podman.path, "system", "service", "--time=0", f"unix://{socket_path}"],
+        env=podman.environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not socket_path.exists():
+            assert time.monotonic() < deadline, "podman system service never made its socket"
+            time.sleep(0.2)
+        yield f"unix://{socket_path}"
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+
+def test_compose_single_node_runs(podman: Podman, image: str, docker_host: str) -> None:
+    project = f"tempmail-test-{uuid.uuid4().hex[:8]}"
+    smtp_port, alternate_port, http_port = _free_port(), _free_port(), _free_port()
+    environment = (
+        _clean_environment()
+        | podman.environment
+        | {
+            "DOCKER_HOST": docker_host,
+            "IMAGE": image,
+            "SMTP_PORT": str(smtp_port),
+            "SMTP_ALT_PORT": str(alternate_port),
+            "HTTP_PORT": str(http_port),
+            "TEMPMAIL_DOMAINS": "compose.test",
+        }
+    )
+    compose = [_require("docker-compose"), "--project-name", project, "--file", str(COMPOSE)]
+    http = f"http://127.0.0.1:{http_port}"
+    try:
+        up = _run([*compose, "up", "--detach", "--no-build"], environment=environment, timeout=300)
+        assert up.returncode == 0, up.stderr[-2000:]
+        _wait_healthy(http)
+        (name,) = podman.run(
+            "ps",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--format",
+            "{{.Names}}",
+        ).split()
+        (state,) = json.loads(podman.run("container", "inspect", name))
+        host_config = state["HostConfig"]
+        assert host_config["ReadonlyRootfs"] is True
+        assert host_config["CapAdd"] in (None, [])
+        assert state["EffectiveCaps"] in (None, [])
+        assert "no-new-privileges" in " ".join(host_config["SecurityOpt"])
+        assert host_config["RestartPolicy"]["Name"] == "unless-stopped"
+        assert podman.run("exec", name, "id", "-u").strip() == str(UID)
+
+        inbox = httpx.post(f"{http}/api/v1/inboxes", json={}, timeout=10).json()
+        assert inbox["address"].endswith("@compose.test")
+        for port in (smtp_port, alternate_port):
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+                assert smtp.send_message(_message(inbox["address"])) == {}
+        headers = {"Authorization": f"Bearer {inbox['token']}"}
+        url = f"{http}/api/v1/inboxes/{inbox['inbox_id']}/messages"
+        assert httpx.get(url, headers=headers, timeout=10).json()["count"] == 2
+
+        # Recreated from scratch, the container finds its keys and mail on the named volume.
+        down = _run([*compose, "down"], environment=environment, timeout=120)
+        assert down.returncode == 0, down.stderr[-2000:]
+        up = _run([*compose, "up", "--detach", "--no-build"], environment=environment, timeout=300)
+        assert up.returncode == 0, up.stderr[-2000:]
+        _wait_healthy(http)
+        assert httpx.get(url, headers=headers, timeout=10).json()["count"] == 2
+    finally:
+        _run([*compose, "down", "--volumes"], environment=environment, timeout=120)
