@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -49,6 +50,9 @@ BARE_CR = re.compile(rb"\r(?!\n)")
 # A MIME header value that the stdlib and `parameters` read alike: no comments, quoted pairs,
 # RFC 2231 continuations or charsets, or encoded words.
 _PLAIN_MIME_VALUE = re.compile(r"[^()\\*\x00-\x08\x0a-\x1f\x7f-\U0010ffff]*")
+# The message/* types whose body is read as a message and walked into (RFC 6532's
+# message/global is message/rfc822 with UTF-8 headers); other message/* parts are leaves.
+WALKED_MESSAGES = frozenset({"message/rfc822", "message/global"})
 _TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
 
 
@@ -233,21 +237,47 @@ def _entity(
     if strict:
         _check_plain(fields)
     kind = content_type(fields, default)
-    if kind == "message/rfc822":
+    if kind in WALKED_MESSAGES:
         yield from _walk(body, "text/plain", depth + 1, strict)
         return
-    boundary = parameters(fields.get("content-type", "")).get("boundary")
+    boundary = _boundary(parameters(fields.get("content-type", "")))
     if not kind.startswith("multipart/") or not boundary:
         yield Part(fields, body)
         return
     children = list(_children(body, boundary))
     if not children:
-        # No delimiter line at all: the stdlib keeps the body as one opaque leaf.
-        yield Part(fields, body)
+        if strict and depth:
+            # The stdlib keeps the line break that ends such a part, unlike any other part's.
+            raise Unusual("a nested multipart without parts")
+        # No part: the stdlib keeps the body as one opaque leaf, cut at a close delimiter.
+        yield Part(fields, body[: _close_delimiter(body, boundary)])
         return
     child_default = "message/rfc822" if kind == "multipart/digest" else "text/plain"
     for child in children:
         yield from _walk(child, child_default, depth + 1, strict)
+
+
+def _boundary(params: dict[str, str]) -> str | None:
+    """The boundary parameter, also as an RFC 2231 `boundary*` value (`charset'lang'text`)."""
+    if "boundary" in params:
+        return params["boundary"]
+    extended = params.get("boundary*")
+    if extended is None or extended.count("'") < 2:
+        return None
+    return urllib.parse.unquote(extended.split("'", 2)[2], "latin-1")
+
+
+def _close_delimiter(body: bytes, boundary: str) -> int:
+    """Where the first close delimiter line starts, or the end of the body."""
+    marker = b"--" + boundary.encode("utf-8", "replace")
+    at = body.find(marker)
+    while at >= 0:
+        line_end = body.find(b"\n", at)
+        line_end = len(body) if line_end < 0 else line_end
+        if _delimiter_line(body, at, line_end, marker):
+            return at
+        at = body.find(marker, line_end)
+    return len(body)
 
 
 def _children(body: bytes, boundary: str) -> Iterator[bytes]:

@@ -61,6 +61,15 @@ _SIMPLE_MAILBOX = re.compile(
     rf"<({_ADDRESS})>|({_ADDRESS}))[ \t]*"
 )
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+# Machine-readable reports: delivery status (RFC 3464, 6533), read receipts (RFC 8098, 6533)
+# and abuse reports (RFC 5965). Their fields are what a person wants to read, so both parse
+# paths show them as body text, as written; every other message/* type that is not walked
+# into (partial, external-body, ...) is an attachment of its bytes.
+REPORT_TYPES = frozenset({
+    "message/delivery-status", "message/global-delivery-status",
+    "message/disposition-notification", "message/global-disposition-notification",
+    "message/feedback-report",
+})  # fmt: skip
 
 
 class Attachment(msgspec.Struct, frozen=True):
@@ -166,17 +175,41 @@ def _extension(content_type: str) -> str:
     return mimetypes.guess_extension(content_type, strict=False) or ""
 
 
-def _text_of(part: EmailMessage) -> str:
+def _role(content_type: str, disposition: str | None, filename: str | None) -> str:
+    """Whether a leaf part is body `text`, body `html` or an `attachment`, for both paths."""
+    if disposition == "attachment" or filename:
+        return "attachment"
+    if content_type == "text/plain" or content_type in REPORT_TYPES:
+        return "text"
+    return "html" if content_type == "text/html" else "attachment"
+
+
+def _decoded_text(payload: bytes, charset: str | None) -> str:
+    """`payload` as text in its declared charset (through the aliases mail uses), else UTF-8."""
+    codec = (headers.charset_codec(charset) if charset else None) or "utf-8"
+    return headers.well_formed(payload.decode(codec, "replace"))
+
+
+def _text_of(part: EmailMessage, content_type: str) -> str:
+    if content_type in REPORT_TYPES:
+        payload = part.get_payload(decode=True)
+        charset = part.get_param("charset")
+        text = _decoded_text(
+            payload if isinstance(payload, bytes) else b"",
+            charset if isinstance(charset, str) else None,
+        )
+        return text.replace("\r\n", "\n")
+    declared: str | None = None
     try:
         # Without a charset the stdlib reads ASCII; 8-bit text without one is UTF-8 in practice.
-        charset = part.get_content_charset()
-        content = part.get_content() if charset and headers.mail_charset(charset) else None
+        declared = part.get_content_charset()
+        content = part.get_content() if declared and headers.mail_charset(declared) else None
     except (LookupError, UnicodeError, ValueError, AssertionError, KeyError):
         content = None
     if content is None:
         payload = part.get_payload(decode=True)
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    return content.replace("\r\n", "\n") if isinstance(content, str) else ""
+        content = _decoded_text(payload, declared) if isinstance(payload, bytes) else ""
+    return headers.well_formed(content.replace("\r\n", "\n")) if isinstance(content, str) else ""
 
 
 def _preview(text: str) -> str:
@@ -268,14 +301,7 @@ class Glance(msgspec.Struct, frozen=True):
 
 
 def _body_text(part: mimescan.Part, limit: int | None) -> str:
-    payload = part.decoded(limit)
-    try:
-        charset = part.charset()
-        return payload.decode(
-            charset if charset and headers.mail_charset(charset) else "utf-8", "replace"
-        )
-    except LookupError:  # a codec that is no text encoding ("rot13", "zlib")
-        return payload.decode("utf-8", "replace")
+    return _decoded_text(part.decoded(limit), part.charset())
 
 
 def glance(raw: bytes) -> Glance:
@@ -298,13 +324,12 @@ def glance(raw: bytes) -> Glance:
         text_length = html_length = 0
         has_attachments = False
         for part in parts:
-            content_type = part.content_type
-            body = part.disposition != "attachment" and not part.filename
-            if body and content_type == "text/plain":
+            role = _role(part.content_type, part.disposition, part.filename)
+            if role == "text":
                 if text_length < _PREVIEW_SOURCE:
                     texts.append(_body_text(part, _PREVIEW_ENCODED))
                     text_length += len(texts[-1])
-            elif body and content_type == "text/html":
+            elif role == "html":
                 if html_length < PREVIEW_HTML_LIMIT:
                     htmls.append(_body_text(part, PREVIEW_HTML_LIMIT * 4))
                     html_length += len(htmls[-1])
@@ -386,10 +411,10 @@ def _scan(raw: bytes, preview: bool = True, strict: bool = True) -> ParsedMessag
     for part in parts:
         content_type = part.content_type
         filename = part.filename
-        body = part.disposition != "attachment" and not filename
-        if body and content_type == "text/plain":
+        role = _role(content_type, part.disposition, filename)
+        if role == "text":
             text_parts.append(_body_text(part, None).replace("\r\n", "\n"))
-        elif body and content_type == "text/html":
+        elif role == "html":
             html_parts.append(_body_text(part, None).replace("\r\n", "\n"))
         else:
             data = part.decoded()
@@ -443,23 +468,55 @@ def _html_text(html: str) -> str:
     return html_to_text(html, limit=_PREVIEW_SOURCE * 2)
 
 
+class _Entity(EmailMessage):
+    """`EmailMessage` as the parser builds it for `_parse`.
+
+    The stdlib's feed parser reads the body of every message/* part as a message of its own
+    (and a delivery status as a list of them) and asks the part's `get_content_type()` when it
+    decides. Answering with an opaque type for the message types `mimescan` does not walk into
+    keeps their bodies as written, so both paths read one message the same way; `declared_type`
+    gives the real type. Boundaries are read as `mimescan` reads them where the stdlib cuts
+    them short (an unquoted `boundary=----=_Part_1` is `----` to it).
+    """
+
+    def get_boundary(self, failobj: object = None) -> object:  # type: ignore[override]
+        written = next((str(v) for k, v in self.raw_items() if k.lower() == "content-type"), "")
+        unquoted = mimescan.parameters(written).get("boundary")
+        if unquoted is not None and "=" in unquoted and not unquoted.startswith('"'):
+            return unquoted
+        return super().get_boundary(failobj)
+
+    def get_content_type(self) -> str:
+        kind = self.declared_type()
+        if kind.startswith("message/") and kind not in mimescan.WALKED_MESSAGES:
+            return "application/octet-stream"
+        return kind
+
+    def declared_type(self) -> str:
+        return super().get_content_type()
+
+
 def _parse(raw: bytes, preview: bool = True) -> ParsedMessage:
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(message, EmailMessage)
+    message = BytesParser(_Entity, policy=policy.default).parsebytes(raw)
+    assert isinstance(message, _Entity)
     text_parts: list[str] = []
     html_parts: list[str] = []
     attachments: list[Attachment] = []
     for part in message.walk():
         if part.is_multipart():
             continue
-        assert isinstance(part, EmailMessage)
-        content_type = part.get_content_type()
-        disposition = part.get_content_disposition()
+        assert isinstance(part, _Entity)
+        encoding = part.get("content-transfer-encoding")
+        if encoding is not None and str(encoding) != str(encoding).strip():
+            # As `mimescan`: white space around the encoding's name does not hide it.
+            part.replace_header("content-transfer-encoding", str(encoding).strip())
+        content_type = part.declared_type()
         filename = part.get_filename()
-        if disposition != "attachment" and not filename and content_type == "text/plain":
-            text_parts.append(_text_of(part))
-        elif disposition != "attachment" and not filename and content_type == "text/html":
-            html_parts.append(_text_of(part))
+        role = _role(content_type, part.get_content_disposition(), filename)
+        if role == "text":
+            text_parts.append(_text_of(part, content_type))
+        elif role == "html":
+            html_parts.append(_text_of(part, content_type))
         else:
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""

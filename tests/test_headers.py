@@ -219,3 +219,15 @@ def test_hostile_headers_cost_linear_time(build: Callable[[int], bytes]) -> None
     for read in (parse, parse_with_stdlib, glance):
         small, large = cost(build, 1_000, read), cost(build, 8_000, read)
         assert large < 20 * max(small, 1e-4), (read.__name__, small, large)
+
+
+def test_codecs_that_decode_to_lone_surrogates_are_made_well_formed() -> None:
+    # UTF-7 decodes "+2D0-" to a lone surrogate, which no JSON or UTF-8 output can carry.
+    raw = (
+        b"From: a@example.com\r\nSubject: =?utf-7?q?+2D0-x?=\r\n"
+        b"Content-Type: text/plain; charset=utf-7\r\n\r\nbad +2D0- ok +AD4-\r\n"
+    )
+    parsed = both(raw)
+    assert parsed.subject == "\ufffdx"
+    assert parsed.text == "bad \ufffd ok >\n"
+    assert headers.well_formed("caf\u00e9") == "caf\u00e9"

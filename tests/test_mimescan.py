@@ -349,3 +349,75 @@ def test_simple_mailbox_shortcut_matches_the_stdlib(value: str) -> None:
 def test_plain_header_shortcut_matches_the_stdlib(value: str) -> None:
     slow = str(email.header.make_header(email.header.decode_header(value)))
     assert parsing._decode_header(value) == parsing._clean_header(slow)
+
+
+def _report(kind: bytes, body: bytes) -> bytes:
+    return (
+        b"From: MAILER-DAEMON@example.com\r\nSubject: Undelivered Mail\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+        b"--r\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        b"--r\r\nContent-Type: " + kind + b"\r\n\r\n" + body + b"\r\n"
+        b"--r\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: hi\r\n--r--\r\n"
+    )
+
+
+_DSN_FIELDS = (
+    b"Reporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; gone@example.org\r\n"
+    b"Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1\r\n unknown user"
+)
+_PARTS = (
+    b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\nthe text\r\n--b\r\n'
+    b"Content-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--b--\r\n"
+)
+ONE_READING = {
+    # Reports are shown as text, their fields as written; other message/* types are attachments.
+    "delivery status": (_report(b"message/delivery-status", _DSN_FIELDS),
+                        "Action: failed", ["attachment-1"]),
+    "global delivery status": (_report(b"message/global-delivery-status", _DSN_FIELDS),
+                               "Status: 5.1.1", ["attachment-1"]),
+    "read receipt": (_report(b"message/disposition-notification",
+                             b"Reporting-UA: mail.example.com\r\nDisposition: manual-action/"
+                             b"MDN-sent-manually; displayed"), "Disposition: manual", ["attachment-1"]),
+    "abuse report": (_report(b"message/feedback-report",
+                             b"Feedback-Type: abuse\r\nUser-Agent: x/1\r\nVersion: 1"),
+                     "Feedback-Type: abuse", ["attachment-1"]),
+    "report with a file name": (_report(b"message/delivery-status; name=dsn.txt", _DSN_FIELDS),
+                                "could not be delivered.", ["dsn.txt", "attachment-2"]),
+    "partial": (_report(b"message/partial; id=x; number=1", b"Subject: half\r\n\r\nfirst half"),
+                "could not be delivered.", ["attachment-1", "attachment-2"]),
+    "external body": (_report(b"message/external-body; access-type=x-mail-server",
+                              b"Content-Type: text/plain\r\n\r\nget the file"),
+                      "could not be delivered.", ["attachment-1", "attachment-2"]),
+    "message/global walked into": (
+        b"Content-Type: message/global\r\n\r\nSubject: inner\r\n\r\nthe inner text\r\n",
+        "the inner text", []),
+    "cte with trailing blanks": (
+        _PARTS.replace(b"\r\n\r\nthe text", b"\r\nContent-Transfer-Encoding: base64 \t\r\n\r\n"
+                       b"dGhlIHRleHQ="), "the text", ["a.pdf"]),
+    "unquoted boundary with =": (
+        _PARTS.replace(b'boundary="b"', b"boundary=----=_Part_1").replace(b"--b", b"------=_Part_1"),
+        "the text", ["a.pdf"]),
+    "rfc 2231 boundary": (_PARTS.replace(b'boundary="b"', b"boundary*=us-ascii''b"),
+                          "the text", ["a.pdf"]),
+    "close delimiter only": (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\npreamble\r\n--b--\r\nepilogue\r\n",
+        "", ["attachment-1"]),
+    "nested boundary reused": (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: multipart/alternative; boundary=b\r\n\r\n\r\n--b\r\n\r\nthe text\r\n--b--\r\n",
+        "the text", ["attachment-1"]),
+    "missing boundary": (b"Content-Type: multipart/mixed\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+                         "", ["attachment-1"]),
+    "empty boundary": (_PARTS.replace(b'boundary="b"', b'boundary=""'), "", ["attachment-1"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "files"), ONE_READING.values(), ids=list(ONE_READING.keys())
+)
+def test_one_message_one_reading(raw: bytes, text: str, files: list[str]) -> None:
+    """The decision for each shape the two paths used to read differently, held on both."""
+    assert_parses_alike(raw)
+    parsed = assert_agrees(raw) and parse(raw)
+    assert text in parsed.text
+    assert [attachment.filename for attachment in parsed.attachments] == files

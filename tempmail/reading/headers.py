@@ -30,6 +30,7 @@ _FOLD_TEXT = re.compile(r"\r?\n(?=[ \t])")
 # thousands of unterminated `=?` must cost one pass, not one pass per `=?`.
 _ENCODED_WORD = re.compile(rb"=\?([^?\s]*+)\?([qQbB])\?([^?]*+)\?=")
 _BLANK = re.compile(rb"[ \t\r\n]*+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 # Charset labels mail uses that Python does not know, mapped as WHATWG's Encoding Standard
 # (which browsers follow) maps them.
@@ -104,12 +105,24 @@ def mail_charset(label: str) -> bool:
         return True
 
 
+def well_formed(text: str) -> str:
+    """`text` with lone surrogates, which some codecs (UTF-7, UTF-16) decode to and which no
+    UTF-8 output can carry, replaced by replacement characters."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def decode_bytes(data: bytes, label: str | None) -> str:
     """Text from bytes in a declared charset; an unknown or missing one is read as UTF-8, and
     bytes the charset cannot decode become replacement characters."""
     codec = charset_codec(label) if label else None
     try:
-        return data.decode(codec or "utf-8", "replace")
+        return well_formed(data.decode(codec or "utf-8", "replace"))
     except (LookupError, UnicodeError, ValueError):  # a codec that cannot decode at all
         return data.decode("utf-8", "replace")
 
