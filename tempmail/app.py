@@ -36,6 +36,7 @@ from tempmail.events import EventHub
 from tempmail.expiry import Expirer
 from tempmail.inboxes import Inboxes
 from tempmail.keys import Keyring
+from tempmail.mailtm import routes as mailtm_routes
 from tempmail.metrics import HTTPMetrics, Metrics
 from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, PaceIngest, RateLimit, SecurityHeaders
 from tempmail.pacing import IngestPacer
@@ -228,12 +229,16 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
                 max_age=600,
             )
         )
+    mailtm_prefix = settings.mailtm.prefix if settings.mailtm.enabled else None
     middleware.append(
         Middleware(
             RateLimit,
             limiter=limiter,
             resolver=resolver,
             on_reject=lambda kind: metrics.rate_limited.labels(kind).inc(),
+            prefixes=("/api/", f"{mailtm_prefix}/") if mailtm_prefix else ("/api/",),
+            creation_paths=frozenset({"/api/v1/inboxes", f"{mailtm_prefix}/accounts"}),
+            login_paths=frozenset({f"{mailtm_prefix}/token"} if mailtm_prefix else ()),
         )
     )
     middleware.insert(2, Middleware(HTTPMetrics, metrics=metrics))
@@ -243,6 +248,11 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
         *service.routes,
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
+        *(
+            [Mount(mailtm_prefix, app=mailtm_routes.application(settings, keys))]
+            if mailtm_prefix
+            else []
+        ),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True, check_dir=False), name="static"),
     ]
     app = Starlette(

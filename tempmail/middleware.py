@@ -110,14 +110,21 @@ class RateLimit:
         limiter: RateLimiter,
         resolver: ClientResolver,
         on_reject: Callable[[str], None] | None = None,
+        prefixes: tuple[str, ...] = ("/api/",),
+        creation_paths: frozenset[str] = frozenset({"/api/v1/inboxes"}),
+        login_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.limiter = limiter
         self.resolver = resolver
         self.on_reject = on_reject
+        self.prefixes = prefixes
+        self.creation_paths = creation_paths
+        # Where a 401 is a wrong password even without a credential header (mail.tm's /token).
+        self.login_paths = login_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             await self.app(scope, receive, send)
             return
         peer = scope.get("client")
@@ -133,7 +140,8 @@ class RateLimit:
             await self._refuse(scope, receive, send, wait, AUTH)
             return
         rules = [MINUTE, HOUR]
-        if scope["method"] == "POST" and scope["path"].rstrip("/") == "/api/v1/inboxes":
+        path = scope["path"].rstrip("/")
+        if scope["method"] == "POST" and path in self.creation_paths:
             rules.append(CREATE)
         wait = self.limiter.acquire(client, rules)
         if wait:
@@ -142,7 +150,9 @@ class RateLimit:
             )
             return
 
-        presented = any(key.lower() in _CREDENTIALS for key, _ in scope["headers"])
+        presented = path in self.login_paths or any(
+            key.lower() in _CREDENTIALS for key, _ in scope["headers"]
+        )
 
         async def watch(message: Message) -> None:
             # Only a credential that was presented and refused counts as a guess.

@@ -119,6 +119,16 @@ class POP3Settings(_Section):
     max_commands_per_session: Annotated[int, msgspec.Meta(ge=10, le=1000000)] = 10000
 
 
+class MailTMSettings(_Section):
+    enabled: bool = False
+    # Where the mail.tm-compatible API is served (a reverse proxy can map a host's root to it).
+    prefix: Annotated[str, msgspec.Meta(pattern=r"^/[a-z0-9_-]+(/[a-z0-9_-]+)*$")] = "/mailtm"
+
+    def __post_init__(self) -> None:
+        if self.prefix.split("/")[1] in ("api", "docs", "health", "metrics", "openapi.json"):
+            raise ValueError(f"mailtm.prefix {self.prefix} would hide tempmail's own routes")
+
+
 class ExpirySettings(_Section):
     interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 300
 
@@ -137,6 +147,7 @@ class Settings(_Section):
     expiry: ExpirySettings = msgspec.field(default_factory=ExpirySettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     pop3: POP3Settings = msgspec.field(default_factory=POP3Settings)
+    mailtm: MailTMSettings = msgspec.field(default_factory=MailTMSettings)
 
     def __post_init__(self) -> None:
         self.domains = [domain.lower() for domain in self.domains]
@@ -162,6 +173,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "expiry": ExpirySettings,
     "metrics": MetricsSettings,
     "pop3": POP3Settings,
+    "mailtm": MailTMSettings,
 }
 _TOP_LEVEL = {"domains": list, "data_dir": str}
 
