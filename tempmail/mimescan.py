@@ -108,9 +108,13 @@ def split(raw: bytes) -> tuple[bytes, bytes]:
     return raw[:block_end], b"" if end is None else raw[end.end() :]
 
 
-def fields(block: bytes) -> list[tuple[str, str]]:
-    """Every header field in order: lower-cased name, unfolded value, read as UTF-8 (RFC 6532)."""
-    text = block.decode("utf-8", "replace")
+def fields(block: bytes, errors: str = "replace") -> list[tuple[str, str]]:
+    """Every header field in order: lower-cased name, unfolded value, read as UTF-8 (RFC 6532).
+
+    With `errors="surrogateescape"` bytes that are not UTF-8 are kept as surrogates, so that
+    `reading.headers` can decode encoded words from the source's bytes.
+    """
+    text = block.decode("utf-8", errors)
     found = []
     for line in _FOLD.sub("", text).split("\n"):
         name, colon, value = line.rstrip("\r").partition(":")
@@ -157,14 +161,16 @@ def content_type(fields: dict[str, str], default: str = "text/plain") -> str:
 
 
 def read(raw: bytes) -> tuple[dict[str, str], Iterator[Part]]:
-    """The message's own header fields, and its leaf parts as `leaves` gives them."""
+    """The message's own header fields (8-bit bytes that are not UTF-8 kept as surrogates),
+    and its leaf parts as `leaves` gives them."""
     block, body = split(raw)
-    top = headers(block)
-    return top, _counted(_entity(top, body, "text/plain", 0, strict=False))
+    top = _first_values(fields(block, "surrogateescape"))
+    return top, _counted(_entity(headers(block), body, "text/plain", 0, strict=False))
 
 
 def read_strict(raw: bytes) -> tuple[list[tuple[str, str]], Iterator[Part]]:
-    """All of the message's own header fields, and its leaf parts, for a full parse.
+    """All of the message's own header fields (as `read` gives them), and its leaf parts, for a
+    full parse.
 
     Raises `Unusual` (possibly only while the parts are iterated) where this module's reading
     could differ from the stdlib's in a detail a reader sees: a bare CR (the stdlib ends lines
@@ -175,8 +181,8 @@ def read_strict(raw: bytes) -> tuple[list[tuple[str, str]], Iterator[Part]]:
     if BARE_CR.search(raw):
         raise Unusual("bare CR")
     block, body = split(raw)
-    top = fields(block)
-    return top, _counted(_entity(_first_values(top), body, "text/plain", 0, strict=True))
+    top = fields(block, "surrogateescape")
+    return top, _counted(_entity(headers(block), body, "text/plain", 0, strict=True))
 
 
 def _check_plain(fields: dict[str, str]) -> None:

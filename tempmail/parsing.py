@@ -10,12 +10,11 @@ source is stored either way: nothing acknowledged is ever lost.
 from __future__ import annotations
 
 import datetime as dt
-import email.errors
-import email.header
 import email.utils
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
@@ -24,12 +23,13 @@ import msgspec
 
 from tempmail import mimescan
 from tempmail.mailtext import read_html
+from tempmail.reading import headers
 from tempmail.sanitize import html_to_text
 
 MAX_MULTIPARTS = 50
 MAX_BOUNDARY_LINES = 2000
 MAX_HEADER_BYTES = 256 * 1024
-MAX_ADDRESSES = 100
+MAX_ADDRESSES = headers.MAX_ADDRESSES
 MAX_HEADER_VALUE = 2000
 PREVIEW_LENGTH = 200
 PREVIEW_HTML_LIMIT = 16 * 1024
@@ -83,15 +83,8 @@ def _clean_header(value: str) -> str:
     return text[:MAX_HEADER_VALUE]
 
 
-def _decode_header(value: object) -> str:
-    raw = str(value)
-    if "=?" not in raw:
-        return _clean_header(raw)  # no encoded words: what the stdlib would return, sooner
-    try:
-        decoded = str(email.header.make_header(email.header.decode_header(raw)))
-    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
-        decoded = raw
-    return _clean_header(decoded)
+def _decode_header(value: str) -> str:
+    return headers.decode(value)[:MAX_HEADER_VALUE]
 
 
 def _mailbox(value: str) -> tuple[str, str] | None:
@@ -110,30 +103,27 @@ def _mailbox(value: str) -> tuple[str, str] | None:
 
 
 def _addresses(values: list[str]) -> list[str]:
-    simple = _mailbox(values[0]) if len(values) == 1 else None
-    if simple is not None:
-        pairs = [simple]
-    else:
-        pairs = email.utils.getaddresses(values[:MAX_ADDRESSES])[:MAX_ADDRESSES]
+    """`Name <address>` for each mailbox of address-list header values, at most MAX_ADDRESSES.
+
+    `headers.address_pieces` splits the list in one pass; each piece is read by `_mailbox` or,
+    in its unusual shapes (comments, routes, escapes), by the stdlib's parser, which then never
+    sees a group (it recurses once per nested group) or more than one mailbox at a time.
+    """
+    joined = headers.unfold_text(", ".join(values))
     result = []
-    for name, address in pairs:
-        name, address = _decode_header(name), _clean_header(address)
-        if not name and not address:
-            continue
-        result.append(f"{name} <{address}>" if name and address else name or address)
-    return result
+    for piece in headers.address_pieces(joined):
+        simple = _mailbox(piece)
+        for name, address in [simple] if simple else email.utils.getaddresses([piece]):
+            name, address = _decode_header(name), _clean_header(headers.as_text(address))
+            if name or address:
+                result.append(f"{name} <{address}>" if name and address else name or address)
+    return result[:MAX_ADDRESSES]
 
 
 def _raw_headers(message: Message, name: str) -> list[str]:
+    """The values of a header as written (8-bit bytes as surrogates, see `reading.headers`)."""
     lowered = name.lower()
-    return [_utf8(str(value)) for key, value in message.raw_items() if key.lower() == lowered]
-
-
-def _utf8(value: str) -> str:
-    """The stdlib keeps 8-bit header bytes as surrogates; they are UTF-8 (RFC 6532)."""
-    if value.isascii() or value.isprintable():
-        return value
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return [str(value) for key, value in message.raw_items() if key.lower() == lowered]
 
 
 def _iso_date(values: list[str]) -> str | None:
@@ -199,23 +189,45 @@ def _too_complex(raw: bytes) -> bool:
     )
 
 
-def _header_fields(message: Message) -> dict[str, object]:
-    senders = _addresses(_raw_headers(message, "From"))
-    subjects = _raw_headers(message, "Subject")
+def _sender(values: list[str]) -> str:
+    senders = _addresses(values)
+    return senders[0] if senders else ""
+
+
+def _subject(values: list[str]) -> str:
+    return _decode_header(values[0]) if values else ""
+
+
+def _field(read: Callable[[list[str]], object], values: list[str], empty: object) -> object:
+    try:
+        return read(values)
+    except Exception:  # hostile input: this field is lost, never the others
+        return empty
+
+
+def _header_fields(values: Callable[[str], list[str]]) -> dict[str, object]:
+    """Sender, recipients, subject and date from the values of each header, each read alone so
+    that one hostile header costs only its own field."""
     return {
-        "sender": senders[0] if senders else "",
-        "to": _addresses(_raw_headers(message, "To")),
-        "cc": _addresses(_raw_headers(message, "Cc")),
-        "subject": _decode_header(subjects[0]) if subjects else "",
-        "date": _iso_date(_raw_headers(message, "Date")),
+        "sender": _field(_sender, values("from"), ""),
+        "to": _field(_addresses, values("to"), []),
+        "cc": _field(_addresses, values("cc"), []),
+        "subject": _field(_subject, values("subject"), ""),
+        "date": _field(_iso_date, values("date"), None),
     }
+
+
+def _stdlib_values(message: Message) -> Callable[[str], list[str]]:
+    return lambda name: _raw_headers(message, name)
 
 
 def _unreadable(raw: bytes) -> ParsedMessage:
     header = _HEADER_END.search(raw)
     head = raw[: min(header.end() if header else len(raw), MAX_HEADER_BYTES)]
     try:
-        fields = _header_fields(BytesHeaderParser(policy=policy.compat32).parsebytes(head))
+        fields = _header_fields(
+            _stdlib_values(BytesHeaderParser(policy=policy.compat32).parsebytes(head))
+        )
     except Exception:  # hostile input must still be stored
         fields = {"sender": "", "to": [], "cc": [], "subject": "", "date": None}
     return ParsedMessage(
@@ -266,8 +278,9 @@ def glance(raw: bytes) -> Glance:
         if _too_complex(raw):
             raise mimescan.TooComplex("over the parse caps")
         top, parts = mimescan.read(raw)
-        senders = _addresses([top["from"]]) if "from" in top else []
-        subject = _decode_header(top["subject"]) if "subject" in top else ""
+        first = {name: [value] for name, value in top.items() if name in ("from", "subject")}
+        sender = _field(_sender, first.get("from", []), "")
+        subject = _field(_subject, first.get("subject", []), "")
         texts: list[str] = []
         htmls: list[str] = []
         has_attachments = False
@@ -285,7 +298,7 @@ def glance(raw: bytes) -> Glance:
         text = "\n\n".join(text for text in texts if text)
         html = "\n".join(html for html in htmls if html)
         preview = _preview(text or _html_text(html))
-        return Glance(senders[0] if senders else "", subject, preview, has_attachments)
+        return Glance(str(sender), str(subject), preview, has_attachments)
     except Exception:  # hostile input must still be stored and listed
         unreadable = _unreadable(raw)
         return Glance(unreadable.sender, unreadable.subject, unreadable.preview, False)
@@ -350,18 +363,12 @@ def _scan(raw: bytes, preview: bool = True) -> ParsedMessage:
     def values(name: str) -> list[str]:
         return [value for key, value in top if key == name]
 
-    senders = _addresses(values("from"))
-    subjects = values("subject")
     return ParsedMessage(
-        sender=senders[0] if senders else "",
-        to=_addresses(values("to")),
-        cc=_addresses(values("cc")),
-        subject=_decode_header(subjects[0]) if subjects else "",
-        date=_iso_date(values("date")),
         text=text,
         html=html,
         preview=_preview_of(text, html) if preview else "",
         attachments=attachments,
+        **_header_fields(values),  # type: ignore[arg-type]
     )
 
 
@@ -431,5 +438,5 @@ def _parse(raw: bytes, preview: bool = True) -> ParsedMessage:
         html=html,
         preview=_preview_of(text, html) if preview else "",
         attachments=attachments,
-        **_header_fields(message),  # type: ignore[arg-type]
+        **_header_fields(_stdlib_values(message)),  # type: ignore[arg-type]
     )
