@@ -40,9 +40,10 @@ browser:
 		fi; \
 	fi
 
-# The POP3 tests drive real clients from Debian (curl, fetchmail); the mail.tm tests drive npm
-# packages installed from tests/clients/package-lock.json into tests/clients/node_modules.
-CLIENT_TOOLS := curl fetchmail npm
+# The POP3 tests drive real clients from Debian, curl and fetchmail; the SMTP surface tests swaks,
+# a pipelining SMTP client; the mail.tm tests drive npm packages installed from
+# tests/clients/package-lock.json into tests/clients/node_modules.
+CLIENT_TOOLS := curl fetchmail swaks npm
 clients:
 	@missing=""; for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \

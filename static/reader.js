@@ -51,7 +51,10 @@ function frameDocument(bodyHtml, remoteImages) {
 const RAW_PREVIEW_BYTES = 2 * 1024 * 1024;
 
 function safeFilename(name, fallback) {
-  const cleaned = (name ?? "").replace(/[\\/:*?"<>|\u0000-\u001f\u007f]+/g, "_").replace(/^[\s.]+|[\s.]+$/g, "");
+  // Invisible characters first (Unicode Cf and Cc, separators, lone surrogates): a right-to-left
+  // override in "invoice\u202efdp.exe" would show it as "invoiceexe.pdf" in the save dialog.
+  const visible = (name ?? "").replace(/[\p{Cf}\p{Cc}\p{Cs}\p{Zl}\p{Zp}]+/gu, "");
+  const cleaned = visible.replace(/[\\/:*?"<>|]+/g, "_").replace(/^[\s.]+|[\s.]+$/g, "");
   return cleaned.slice(0, 120) || fallback;
 }
 

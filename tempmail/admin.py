@@ -40,7 +40,9 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only, and few of them: `"²".isdigit()` holds but int() refuses it, and
+    # int() refuses strings of over 4,300 digits.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or not low <= int(raw) <= high:
         raise BadRequest(f"Query parameter {name} must be a whole number from {low} to {high}.")
     return int(raw)
 

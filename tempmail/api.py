@@ -15,20 +15,23 @@ from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tempmail import wire
 from tempmail.clock import iso_time, now_ms
 from tempmail.criteria import Criteria, flag, from_query
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from tempmail.events import Event, EventHub
+from tempmail.filenames import clean_filename
 from tempmail.inboxes import Access, Inboxes
 from tempmail.records import Content, Reading, Summary
 from tempmail.responses import NO_STORE, encode, json_response
 from tempmail.sanitize import Sanitizer
 from tempmail.storage import MessageFilter, MessageRow, MessageSummaryRow
+from tempmail.streams import StreamLease, StreamSlots
 
 MAX_BODY_BYTES = 16 * 1024
 KEEPALIVE_SECONDS = 15.0
@@ -71,13 +74,22 @@ async def _inbox_access(request: Request) -> Access:
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and (len(declared) > 12 or int(declared) > MAX_BODY_BYTES)
+    ):
         raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    except ClientDisconnect:
+        # Gone, or cut off for sending too slowly: nobody is left to read an answer.
+        raise BadRequest("The request body did not arrive.") from None
     return bytes(body)
 
 
@@ -259,13 +271,19 @@ async def list_messages(request: Request) -> Response:
     matching = _Matcher(inboxes, access, which, wanted)
     with hub.subscribe(access.inbox.id) as queue:
         rows = await matching()
-        deadline = time.monotonic() + wait
-        expires = access.inbox.expires_at
-        while not rows:
-            remaining = min(deadline - time.monotonic(), (expires - now_ms()) / 1000)
-            if remaining <= 0 or not await _wait_for_mail(request, queue, remaining):
-                break
-            rows = await matching()
+        if not rows and wait > 0:
+            # Only a poll that will wait holds one of the inbox's and the client's slots.
+            lease = _stream_slots(request).take(_client(request), access.inbox.id)
+            try:
+                deadline = time.monotonic() + wait
+                expires = access.inbox.expires_at
+                while not rows:
+                    remaining = min(deadline - time.monotonic(), (expires - now_ms()) / 1000)
+                    if remaining <= 0 or not await _wait_for_mail(request, queue, remaining):
+                        break
+                    rows = await matching()
+            finally:
+                lease.release()
     summaries = [
         wire.MessageSummary(
             id=row.id,
@@ -327,7 +345,9 @@ async def get_message(request: Request) -> Response:
             seen=True,
             delivered_to=content.delivered_to,
             attachments=[
-                wire.AttachmentInfo(item.id, item.filename, item.content_type, item.size)
+                wire.AttachmentInfo(
+                    item.id, clean_filename(item.filename), item.content_type, item.size
+                )
                 for item in reading.attachments
             ],
             codes=reading.codes,
@@ -339,6 +359,7 @@ async def get_message(request: Request) -> Response:
 
 def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII fallback and the RFC 5987 UTF-8 name; no quotes or CR/LF."""
+    filename = clean_filename(filename)
     fallback = "".join(
         char if char.isascii() and char.isprintable() and char not in '"\\;' else "_"
         for char in filename
@@ -411,14 +432,37 @@ async def _event_stream(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
                 return
 
 
+class _HeldStream(StreamingResponse):
+    """A streaming response that gives its stream slot back however it ends."""
+
+    def __init__(self, lease: StreamLease, content: AsyncIterator[bytes]) -> None:
+        super().__init__(
+            content, media_type="text/event-stream", headers={**NO_STORE, "X-Accel-Buffering": "no"}
+        )
+        self._lease = lease
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._lease.release()
+
+
 async def inbox_events(request: Request) -> Response:
     """GET /api/v1/inboxes/{inbox_id}/events (Server-Sent Events)"""
     access = await _inbox_access(request)
-    return StreamingResponse(
-        _event_stream(request.state.hub, access),
-        media_type="text/event-stream",
-        headers={**NO_STORE, "X-Accel-Buffering": "no"},
-    )
+    lease = _stream_slots(request).take(_client(request), access.inbox.id)
+    return _HeldStream(lease, _event_stream(request.state.hub, access))
+
+
+def _stream_slots(request: Request) -> StreamSlots:
+    slots: StreamSlots = request.state.streams
+    return slots
+
+
+def _client(request: Request) -> str:
+    """The rate-limit key of the client (set by the RateLimit middleware on every API route)."""
+    return str(getattr(request.state, "client", "unknown"))
 
 
 routes = [

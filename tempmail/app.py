@@ -38,7 +38,16 @@ from tempmail.inboxes import Inboxes
 from tempmail.keys import Keyring
 from tempmail.mailtm import routes as mailtm_routes
 from tempmail.metrics import HTTPMetrics, Metrics
-from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, PaceIngest, RateLimit, SecurityHeaders
+from tempmail.middleware import (
+    AUTH,
+    CREATE,
+    HOUR,
+    MINUTE,
+    AccessLog,
+    PaceIngest,
+    RateLimit,
+    SecurityHeaders,
+)
 from tempmail.pacing import IngestPacer
 from tempmail.pop3.listener import Listener as POP3Listener
 from tempmail.ratelimit import RateLimiter, Rule
@@ -48,6 +57,7 @@ from tempmail.service import MetricsAccess, Readiness
 from tempmail.settings import Settings
 from tempmail.smtp import Counters, Handler, Listener, tls_context
 from tempmail.storage import SQLiteStore, Store
+from tempmail.streams import StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +148,7 @@ class State(TypedDict):
     admin_key: str | None
     metrics: Metrics
     readiness: Readiness
+    streams: StreamSlots
 
 
 class Runtime:
@@ -223,6 +234,9 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
                 "expirer": expirer,
                 "smtp_counters": listener.counters,
                 "admin_key": keys.api_key,
+                "streams": StreamSlots(
+                    settings.limits.streams_per_client, settings.limits.streams_per_inbox
+                ),
             }
             log.info("shutting down")
 
@@ -237,6 +251,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
     )
     runtime.limiter = limiter
     middleware = [
+        Middleware(AccessLog, client_addresses=settings.logging.client_addresses),
         Middleware(PaceIngest, pacer=pacer),
         Middleware(SecurityHeaders, hsts=settings.http.public_url.startswith("https://")),
     ]
@@ -263,7 +278,7 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             login_paths=frozenset({f"{mailtm_prefix}/token"} if mailtm_prefix else ()),
         )
     )
-    middleware.insert(2, Middleware(HTTPMetrics, metrics=metrics))
+    middleware.insert(3, Middleware(HTTPMetrics, metrics=metrics))
     routes = [
         *api.routes,
         *admin.routes,

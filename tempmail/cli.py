@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 from tempmail import client, keys, logs, sendtest, settings, smtp, storage
 from tempmail.app import DATABASE_FILE, Runtime, create_app
 from tempmail.errors import ConfigError, StorageError
+from tempmail.httpserver import ConnectionCounts, guarded_protocol
 from tempmail.storage import SQLiteStore
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,14 @@ def server_config(app: Starlette, host: str, port: int, log_level: str = "info")
 
     uvicorn's own proxy-header handling stays off: it would trust X-Forwarded-For from any
     loopback peer, and `clients.py` decides which proxies to believe from `http.trusted_proxies`.
+    Its access log is off too: `middleware.AccessLog` writes route templates, never raw paths,
+    query strings or (unless asked) client addresses. The HTTP protocol is uvicorn's httptools
+    one with request timeouts and connection caps (`httpserver.py`); the counts it keeps are
+    `app.state.http_connections`.
     """
+    config: settings.Settings = app.state.settings
+    counts = ConnectionCounts()
+    app.state.http_connections = counts
     return uvicorn.Config(
         app,
         host=host,
@@ -138,7 +146,8 @@ def server_config(app: Starlette, host: str, port: int, log_level: str = "info")
         # uvloop when installed (a dependency on Linux): ~35% more SMTP messages per second.
         loop="auto",
         # httptools (a dependency) parses HTTP in C; uvicorn's fallback, h11, is pure Python.
-        http="httptools",
+        http=guarded_protocol(config.http, counts),
+        access_log=False,
         log_config=None,
         log_level=log_level,
         proxy_headers=False,

@@ -83,3 +83,8 @@ def bucket_key(address: IPAddress | None) -> str:
     if isinstance(address, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
+
+
+def peer_key(host: str | None) -> str:
+    """`bucket_key` of a socket's peer address as text (an IPv4-mapped IPv6 address is IPv4)."""
+    return bucket_key(_parse(host) if host else None)

@@ -58,6 +58,14 @@ class PayloadTooLarge(TempmailError):
     code = "payload_too_large"
 
 
+class TooManyStreams(TempmailError):
+    """Too many event streams or long polls open at once, for one client or one inbox."""
+
+    status = 429
+    code = "too_many_streams"
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "5"}
+
+
 class Unavailable(TempmailError):
     """Storage is failing (disk full, database locked); retrying later may work."""
 
@@ -72,6 +80,10 @@ class StorageError(Exception):
     def __init__(self, message: str, disk_full: bool = False) -> None:
         super().__init__(message)
         self.disk_full = disk_full
+
+
+class CheckpointBusy(StorageError):
+    """A WAL checkpoint could not finish: a reader held an old snapshot."""
 
 
 class ConfigError(Exception):

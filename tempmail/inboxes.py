@@ -50,14 +50,35 @@ INLINE_HTML = 8 * 1024
 MAX_LOCAL_PART = 64
 # Plus is left out on purpose: "name+tag" delivers to "name".
 LOCAL_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*[A-Za-z0-9]|[A-Za-z0-9]")
-# RFC 2142 role mailboxes and names people trust; nobody may claim them.
+# Role mailboxes nobody may claim, compared after `role_name` folds away separators and
+# digits (so `no_reply`, `No.Reply`, `post-master` and `hostmaster1` are all reserved):
+# RFC 2142's (business, network and service roles), the names certificate authorities
+# mail to prove control of a domain, mailer daemons and no-reply senders, mail-system and
+# mail-authentication addresses, and names people trust.
 RESERVED_LOCAL_PARTS = frozenset(
     {
-        "abuse", "admin", "administrator", "hostmaster", "mailer-daemon", "noc", "no-reply",
-        "noreply", "postmaster", "root", "security", "ssl-admin", "support", "sysadmin",
-        "webmaster", "www", "info", "billing", "help", "system", "tempmail",
+        # RFC 2142
+        "info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster",
+        "hostmaster", "usenet", "news", "webmaster", "www", "uucp", "ftp",
+        # domain-control validation (CA/Browser Forum) and their usual companions
+        "admin", "administrator", "ssladmin", "sslwebmaster", "webadmin", "certadmin",
+        "domainadmin", "dnsadmin", "it", "sysadmin", "root",
+        # daemons and senders that must not be answered
+        "mailerdaemon", "maildaemon", "daemon", "noreply", "donotreply", "dontreply",
+        "bounce", "bounces", "nobody", "listmaster", "majordomo", "mailman", "owner",
+        # mail systems and mail authentication
+        "mail", "email", "smtp", "imap", "pop", "mx", "autoconfig", "autodiscover",
+        "dmarc", "dmarcreports", "dkim", "spf", "tlsrpt", "mtasts",
+        # names people trust
+        "help", "billing", "system", "privacy", "legal", "compliance", "tempmail",
     }
 )  # fmt: skip
+_ROLE_NOISE = re.compile(r"[0-9._-]+")
+
+
+def role_name(local_part: str) -> str:
+    """`local_part` lower-cased without separators or digits: `Mailer_Daemon2` -> `mailerdaemon`."""
+    return _ROLE_NOISE.sub("", local_part.lower())
 
 
 class CreatedInbox(msgspec.Struct, frozen=True):
@@ -137,7 +158,8 @@ class Inboxes:
         self._settings = settings
         self._hub = hub
         self._clock = clock
-        self._blocked = frozenset(name.lower() for name in settings.inbox.blocked_local_parts)
+        blocked = (role_name(name) for name in settings.inbox.blocked_local_parts)
+        self._blocked = frozenset(name for name in blocked if name)
 
     def _random_local_part(self) -> str:
         length = self._settings.inbox.address_length
@@ -157,7 +179,8 @@ class Inboxes:
                 "local_part may use only a-z, 0-9, dot, hyphen and underscore, must start and end "
                 "with a letter or digit, and may not contain two dots in a row."
             )
-        if local in RESERVED_LOCAL_PARTS or local in self._blocked:
+        role = role_name(local)
+        if role in RESERVED_LOCAL_PARTS or role in self._blocked:
             raise Conflict(f"The address {local} is reserved; choose another.")
         return local
 
@@ -228,8 +251,10 @@ class Inboxes:
     async def extend(self, access: Access, ttl_hours: float) -> Inbox:
         """Set the inbox to end `ttl_hours` from now, at most `max_ttl_hours` after creation."""
         inbox = access.inbox
-        limit = inbox.created_at + round(self._settings.inbox.max_ttl_hours * HOUR_MS)
-        expires_at = min(self._clock() + round(ttl_hours * HOUR_MS), limit)
+        max_hours = self._settings.inbox.max_ttl_hours
+        limit = inbox.created_at + round(max_hours * HOUR_MS)
+        # Capped before any arithmetic: 1e308 hours must not overflow into a 500.
+        expires_at = min(self._clock() + round(min(ttl_hours, max_hours) * HOUR_MS), limit)
         await self._store.extend_inbox(inbox.id, expires_at)
         log.info("inbox %s lifetime changed", inbox.id, extra={"inbox_id": inbox.id})
         return msgspec.structs.replace(inbox, expires_at=expires_at)

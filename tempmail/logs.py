@@ -74,8 +74,9 @@ def configure(level: str = "info", log_format: LogFormat = "auto") -> None:
     handler.tempmail = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # aiosmtpd logs every DATA line at DEBUG and several lines per message at INFO (addresses
-    # included); tempmail logs deliveries and refusals itself. aiosqlite logs every statement
-    # with its parameters.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # aiosmtpd logs every DATA line at DEBUG, several lines per message at INFO (addresses
+    # included) and unknown commands verbatim at WARNING (whatever bytes a client sent);
+    # tempmail logs deliveries and refusals itself. aiosqlite logs every statement with its
+    # parameters.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)

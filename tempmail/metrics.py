@@ -114,6 +114,11 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.checkpoint_busy = Counter(
+            "tempmail_wal_checkpoint_busy",
+            "WAL checkpoints that a reader kept from finishing (retried)",
+            registry=r,
+        )
         self.expiry_last_success = Gauge(
             "tempmail_expiry_last_success_timestamp_seconds",
             "When the last expiry pass finished",
@@ -151,7 +156,8 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def _route_label(scope: Scope) -> str:
+def route_label(scope: Scope) -> str:
+    """The template of the route that served a request (`/api/v1/messages/{message_id}`)."""
     route = scope.get("route")
     path = getattr(route, "path", None)
     if path is None:
@@ -182,6 +188,6 @@ class HTTPMetrics:
         try:
             await self.app(scope, receive, observe)
         finally:
-            route, method = _route_label(scope), scope["method"]
+            route, method = route_label(scope), scope["method"]
             self.metrics.http_requests.labels(route, method, str(status)).inc()
             self.metrics.http_latency.labels(route, method).observe(time.perf_counter() - started)

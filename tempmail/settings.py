@@ -46,6 +46,14 @@ class HTTPSettings(_Section):
     cors_origins: list[Origin] = msgspec.field(default_factory=list)
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
     proxy_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+    # A client that has not sent a request's headers (its body) this long after starting it
+    # gets 408 and is disconnected: slow senders cannot hold connections open for ever.
+    header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30
+    # Open connections in all (503 beyond) and per client address or IPv6 /64 (429 beyond;
+    # not counted for trusted proxies, whose clients the rate limits tell apart).
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
+    max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
 
     def __post_init__(self) -> None:
         _check_networks("http.trusted_proxies", self.trusted_proxies)
@@ -55,7 +63,10 @@ class SMTPSettings(_Section):
     host: Host = "127.0.0.1"
     port: Port = 8025
     hostname: Domain = "localhost"
+    # The greeting's text after the host name: printable ASCII, no version fingerprint.
+    banner: Annotated[str, msgspec.Meta(pattern=r"^[!-~][ -~]{0,199}$")] = "ESMTP ready"
     max_message_size_mb: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 10
+    data_memory_mb: Annotated[int, msgspec.Meta(ge=2, le=65536)] = 64
     max_recipients: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 100
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 500
     max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 20
@@ -67,15 +78,17 @@ class SMTPSettings(_Section):
     def __post_init__(self) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("smtp.tls_cert and smtp.tls_key must be set together")
+        if self.data_memory_mb <= self.max_message_size_mb:
+            raise ValueError("smtp.data_memory_mb must be larger than smtp.max_message_size_mb")
 
 
 class InboxSettings(_Section):
-    default_ttl_hours: Annotated[float, msgspec.Meta(gt=0)] = 24
-    max_ttl_hours: Annotated[float, msgspec.Meta(gt=0)] = 168
+    default_ttl_hours: Annotated[float, msgspec.Meta(gt=0, le=87_600)] = 24
+    max_ttl_hours: Annotated[float, msgspec.Meta(gt=0, le=87_600)] = 168
     max_messages: Positive = 50
     address_length: Annotated[int, msgspec.Meta(ge=8, le=64)] = 24
     min_local_part_length: Annotated[int, msgspec.Meta(ge=1, le=64)] = 3
-    quarantine_hours: Annotated[float, msgspec.Meta(ge=0)] = 168
+    quarantine_hours: Annotated[float, msgspec.Meta(ge=0, le=87_600)] = 168
     blocked_local_parts: list[str] = msgspec.field(default_factory=list)
 
 
@@ -84,6 +97,15 @@ class LimitSettings(_Section):
     requests_per_hour: Positive = 1000
     inbox_creations_per_hour: Positive = 10
     auth_failures_per_minute: Positive = 10
+    # Event streams and long polls open at once, per client and per inbox (429 beyond).
+    streams_per_client: Positive = 50
+    streams_per_inbox: Positive = 10
+
+
+class LoggingSettings(_Section):
+    # Write the client's address in the HTTP access log. Off: nothing in the logs ties an
+    # address to a request (route templates, status and duration only).
+    client_addresses: bool = False
 
 
 def _check_networks(key: str, values: list[str]) -> None:
@@ -130,7 +152,7 @@ class MailTMSettings(_Section):
 
 
 class ExpirySettings(_Section):
-    interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 300
+    interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 300
 
 
 class Settings(_Section):
@@ -146,6 +168,7 @@ class Settings(_Section):
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     expiry: ExpirySettings = msgspec.field(default_factory=ExpirySettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     pop3: POP3Settings = msgspec.field(default_factory=POP3Settings)
     mailtm: MailTMSettings = msgspec.field(default_factory=MailTMSettings)
 
@@ -172,6 +195,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "limits": LimitSettings,
     "expiry": ExpirySettings,
     "metrics": MetricsSettings,
+    "logging": LoggingSettings,
     "pop3": POP3Settings,
     "mailtm": MailTMSettings,
 }

@@ -1,9 +1,10 @@
 """SMTP ingestion: recipient policy at RCPT, delivery at DATA, and the listener's lifecycle.
 
 aiosmtpd runs on the application's own event loop (`loop.create_server`, never `Controller`,
-which starts a loop of its own). Every reply carries an enhanced status code, and no reply ever
-contains exception text: storage trouble is a temporary `451 4.3.0`. DATA is read in chunks
-rather than aiosmtpd's line at a time, with the same replies and the same content.
+which starts a loop of its own). Every reply after the greeting carries an enhanced status code
+(but those to HELO/EHLO, RFC 2034), and no reply ever contains exception text: storage trouble
+is a temporary `451 4.3.0`. DATA is read in chunks rather than aiosmtpd's line at a time, with
+the same replies and the same content, and all sessions' unfinished DATA shares one budget.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import ssl
 import sys
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
+from tempmail.clients import peer_key
 from tempmail.clock import now_ms
+from tempmail.databudget import DataBudget
 from tempmail.delivery import Deliverer, Outcome
 from tempmail.errors import ConfigError, StorageError
 from tempmail.metrics import Metrics
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 
 TEMPORARY_FAILURE = "451 4.3.0 Temporary local problem, please try again later"
 STORAGE_FULL = "452 4.3.1 Insufficient system storage, please try again later"
+DATA_BUDGET_EXCEEDED = "452 4.3.1 Too much mail in progress, please try again later"
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, please try again later"
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, please try again later\r\n"
 IDLE_TIMEOUT = b"421 4.4.2 Idle too long, closing connection\r\n"
@@ -40,8 +45,16 @@ _PLAIN_ADDRESS = re.compile(
     re.DOTALL,
 )
 
-# aiosmtpd's stock replies carry no enhanced status codes; give them ours.
+# aiosmtpd's stock replies carry no enhanced status codes (RFC 2034, RFC 3463); give them ours.
 _STOCK_REPLIES = {
+    "250 OK": "250 2.0.0 OK",
+    "221 Bye": "221 2.0.0 Bye",
+    "220 Ready to start TLS": "220 2.0.0 Ready to start TLS",
+    "454 TLS not available": "454 4.7.0 TLS not available",
+    "502 EXPN not implemented": "502 5.5.1 EXPN not implemented",
+    "252 Cannot VRFY user, but will accept message and attempt delivery": (
+        "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery"
+    ),
     "552 Error: message size exceeds fixed maximum message size": (
         "552 5.3.4 Message size exceeds fixed maximum message size"
     ),
@@ -52,9 +65,41 @@ _STOCK_REPLIES = {
     "503 Error: nested MAIL command": "503 5.5.1 Nested MAIL command",
 }
 
+# The enhanced code for a reply that has none, by reply code (then by its first digit).
+_DEFAULT_DETAIL = {
+    "500": "5.5.2",
+    "501": "5.5.4",
+    "502": "5.5.1",
+    "503": "5.5.1",
+    "504": "5.5.4",
+    "530": "5.7.0",
+    "554": "5.7.0",
+    "555": "5.5.4",
+}
+_CLASS_DETAIL = {"2": "2.0.0", "4": "4.0.0", "5": "5.0.0"}
+_UNKNOWN_COMMAND = re.compile(r'500 Error: command ".*" not recognized\Z', re.DOTALL)
+_HAS_DETAIL = re.compile(r"\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(?: |\Z)")
+
 _END_OF_DATA = b"\r\n.\r\n"
 _LINE_TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
 _TOO_MUCH_DATA = "552 Error: Too much mail data"
+
+
+def with_enhanced_code(reply: str) -> str:
+    """`reply` with an RFC 3463 enhanced status code after the reply code, if it lacks one.
+
+    Intermediate (3xx) replies carry none; the greeting and the replies to HELO and EHLO are
+    exempt by RFC 2034 and never passed here. aiosmtpd quotes an unknown command back to the
+    client, control characters and all; the reply names none.
+    """
+    if _UNKNOWN_COMMAND.match(reply):
+        return "500 5.5.2 Error: command not recognized"
+    reply = _STOCK_REPLIES.get(reply, reply)
+    code = reply[:3]
+    if not code.isdigit() or code[0] not in _CLASS_DETAIL or _HAS_DETAIL.match(reply):
+        return reply
+    detail = _DEFAULT_DETAIL.get(code) or _CLASS_DETAIL[code[0]]
+    return f"{reply[:4]}{detail} {reply[4:]}".rstrip()
 
 
 def _first_data_error(
@@ -85,7 +130,10 @@ def _first_data_error(
 
 
 async def _read_data(
-    reader: asyncio.StreamReader, line_limit: int, size_limit: int | None
+    reader: asyncio.StreamReader,
+    line_limit: int,
+    size_limit: int | None,
+    reserve: Callable[[int], bool] | None = None,
 ) -> bytes | str:
     """The DATA content up to CRLF.CRLF, or aiosmtpd's refusal once the end has been read.
 
@@ -96,6 +144,21 @@ async def _read_data(
     # The data begins at a line start: a virtual CRLF in front lets the one search find an
     # end marker on the first line (an empty message) and dot-unstuff the first line.
     buffer = bytearray(b"\r\n")
+    try:
+        return await _read_into(reader, buffer, line_limit, size_limit, reserve)
+    finally:
+        # A lost connection cancels the read: the traceback that the cancelled task keeps
+        # holds this frame, and with it the buffer, until a full garbage collection.
+        buffer.clear()
+
+
+async def _read_into(
+    reader: asyncio.StreamReader,
+    buffer: bytearray,
+    line_limit: int,
+    size_limit: int | None,
+    reserve: Callable[[int], bool] | None,
+) -> bytes | str:
     checked = 2  # the bytes before this offset are whole lines within both limits
     searched = 0
     error: str | None = None
@@ -118,7 +181,10 @@ async def _read_data(
         # Everything buffered, so the reader is empty until the next await.
         chunk = await reader.read(sys.maxsize)
         if not chunk:  # eof_received cancels this task first; aiosmtpd would raise this too
-            raise asyncio.IncompleteReadError(bytes(buffer), None)
+            raise asyncio.IncompleteReadError(b"", None)
+        if error is None and reserve is not None and not reserve(len(chunk)):
+            # Out of the shared DATA budget: from here on drain like any refused message.
+            error = DATA_BUDGET_EXCEEDED
         buffer += chunk
     pipelined = buffer[end + len(_END_OF_DATA) :]
     # Commands sent after the data go back to the reader, ahead of anything still to come.
@@ -132,6 +198,7 @@ async def _read_data(
     del buffer[end + 2 :]
     # RFC 5321 4.5.2: a line beginning with a dot loses that dot.
     content = buffer.replace(b"\r\n.", b"\r\n")
+    buffer.clear()  # at most two copies of the message exist at once
     del content[:2]
     return bytes(content)
 
@@ -167,10 +234,16 @@ class _Session(SMTP):
         self._listener = listener
         self._refused = False
         self._host = "unknown"
+        self._client = "unknown"
+        # The greeting and the replies to HELO/EHLO go out without enhanced codes (RFC 2034).
+        self._greeted = False
+        self._in_helo = False
+        self._reserved = 0
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):
-            status = _STOCK_REPLIES.get(status, status)
+            if self._greeted and not (self._in_helo and status[:1] == "2"):
+                status = with_enhanced_code(status)
             self._listener.counters.record(status)
             if status[:1] in ("4", "5"):
                 log.info(
@@ -180,10 +253,39 @@ class _Session(SMTP):
                     extra={"peer": self._host, "code": status[:3]},
                 )
         await super().push(status)
+        self._greeted = True
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str) -> None:
+        self._in_helo = True
+        try:
+            await super().smtp_HELO(hostname)
+        finally:
+            self._in_helo = False
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._in_helo = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._in_helo = False
+
+    def _reserve(self, size: int) -> bool:
+        """Take `size` bytes of DATA from the listener's shared budget for this session."""
+        if not self._listener.budget.take(size):
+            return False
+        self._reserved += size
+        return True
+
+    def _release(self) -> None:
+        self._listener.budget.give(self._reserved)
+        self._reserved = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._host = _peer_host(transport)
-        if not self._listener.admit(self._host):
+        self._client = peer_key(self._host)
+        if not self._listener.admit(self._client):
             # Refused before the session starts, so aiosmtpd never sees this connection.
             self._refused = True
             self._listener.counters.record(TOO_MANY_CONNECTIONS)
@@ -218,6 +320,11 @@ class _Session(SMTP):
     def host(self) -> str:
         return self._host
 
+    @property
+    def client(self) -> str:
+        """The key the per-IP cap counts under: the address, or its /64 for IPv6."""
+        return self._client
+
     @syntax("DATA")
     async def smtp_DATA(self, arg: str | None) -> None:
         """aiosmtpd 1.4.6's DATA with a chunked reader: the same replies and content.
@@ -239,15 +346,22 @@ class _Session(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        # A lost connection cancels this task while it waits, and nothing is delivered.
-        content = await _read_data(self._reader, self.line_length_limit, self.data_size_limit)
-        if isinstance(content, str):
-            await self.push(content)
+        try:
+            # A lost connection cancels this task while it waits, and nothing is delivered.
+            content = await _read_data(
+                self._reader, self.line_length_limit, self.data_size_limit, self._reserve
+            )
+            if isinstance(content, str):
+                await self.push(content)
+                self._set_post_data_state()  # type: ignore[no-untyped-call]
+                return
+            self.envelope.content = self.envelope.original_content = content
+            del content
+            status = await self._call_handler_hook("DATA")
             self._set_post_data_state()  # type: ignore[no-untyped-call]
-            return
-        self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        finally:
+            # The message stays charged to the budget until it is stored or refused.
+            self._release()
         await self.push("250 OK" if status is MISSING else status)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
@@ -299,6 +413,38 @@ class Handler:
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
+
+    async def handle_EHLO(  # aiosmtpd's hook name
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """aiosmtpd's EHLO lines plus the extensions it handles but does not advertise.
+
+        PIPELINING: commands are read from one buffered stream, so a client may send a batch
+        (and DATA's reader hands back whatever follows the final dot). AUTH is never offered:
+        nobody logs in to a receive-only server.
+        """
+        session.host_name = hostname
+        greeting, *extensions = responses
+        keywords = [line[4:] for line in extensions if not line[4:].upper().startswith("AUTH")]
+        keywords[-1:-1] = ["PIPELINING", "ENHANCEDSTATUSCODES"]
+        return [greeting, *(f"250-{keyword}" for keyword in keywords[:-1]), f"250 {keywords[-1]}"]
+
+    async def handle_MAIL(  # aiosmtpd's hook name
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Sender OK"
 
     async def handle_RCPT(  # aiosmtpd's hook name
         self,
@@ -403,12 +549,14 @@ class Listener:
         self._settings = settings
         self._server: asyncio.Server | None = None
         self.sessions: set[_Session] = set()
+        # Connections per client: an IPv4 address or an IPv6 /64, as for the HTTP rate limits.
         self.per_host: Counter[str] = Counter()
+        self.budget = DataBudget(settings.smtp.data_memory_mb * 1024 * 1024)
         self.counters = Counters(metrics)
         self._tls = tls_context(settings)
 
     def admit(self, host: str) -> bool:
-        """Whether a new connection from `host` fits under the global and per-IP caps."""
+        """Whether a new connection from `host` (a `peer_key`) fits under the caps."""
         limits = self._settings.smtp
         if len(self.sessions) >= limits.max_connections:
             log.warning("%s: refused, %d SMTP connections open", host, len(self.sessions))
@@ -422,16 +570,16 @@ class Listener:
 
     def register(self, session: _Session) -> None:
         self.sessions.add(session)
-        self.per_host[session.host] += 1
+        self.per_host[session.client] += 1
         self.counters.sessions += 1
         self.counters.metrics.smtp_sessions.inc()
 
     def unregister(self, session: _Session) -> None:
         if session in self.sessions:
             self.sessions.discard(session)
-            self.per_host[session.host] -= 1
-            if self.per_host[session.host] <= 0:
-                del self.per_host[session.host]
+            self.per_host[session.client] -= 1
+            if self.per_host[session.client] <= 0:
+                del self.per_host[session.client]
 
     def _session(self) -> _Session:
         limits = self._settings.smtp
@@ -439,6 +587,7 @@ class Listener:
             self._handler,
             self,
             hostname=limits.hostname,
+            ident=limits.banner,
             data_size_limit=self._settings.max_message_bytes,
             enable_SMTPUTF8=True,
             decode_data=False,

@@ -6,7 +6,12 @@ from typing import Annotated
 
 import msgspec
 
-TTL = Annotated[float, msgspec.Meta(gt=0, description="Lifetime in hours; capped by max_ttl_hours")]
+# Hours are capped by max_ttl_hours; past this bound a number is a mistake (or 1e308), not a wish.
+MAX_TTL_INPUT = 1_000_000.0
+TTL = Annotated[
+    float,
+    msgspec.Meta(gt=0, le=MAX_TTL_INPUT, description="Lifetime in hours; capped by max_ttl_hours"),
+]
 
 
 class CreateInbox(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -20,7 +25,8 @@ class CreateInbox(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class UpdateInbox(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ttl_hours: Annotated[
-        float, msgspec.Meta(gt=0, description="End this many hours from now (capped)")
+        float,
+        msgspec.Meta(gt=0, le=MAX_TTL_INPUT, description="End this many hours from now (capped)"),
     ]
 
 

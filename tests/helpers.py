@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from tempmail import settings as settings_module
 from tempmail.app import Runtime, create_app
 from tempmail.cli import preflight, server_config
+from tempmail.httpserver import ConnectionCounts
 from tempmail.settings import Settings
 
 SMTP_POLICY = policy.default.clone(linesep="\r\n")
@@ -57,6 +58,12 @@ class RunningServer:
         assert self.runtime.loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self.runtime.loop).result(timeout=60)
 
+    def http_connections(self) -> ConnectionCounts:
+        """The HTTP listener's counts of open, timed-out and refused connections."""
+        assert self._server is not None
+        counts: ConnectionCounts = self._server.config.app.state.http_connections
+        return counts
+
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
             self.runtime.begin_shutdown()
@@ -77,6 +84,8 @@ def start_server(data_dir: Path, environ: Mapping[str, str] | None = None) -> Ru
         "TEMPMAIL_LIMITS_REQUESTS_PER_HOUR": "1000000",
         "TEMPMAIL_LIMITS_INBOX_CREATIONS_PER_HOUR": "100000",
         "TEMPMAIL_LIMITS_AUTH_FAILURES_PER_MINUTE": "100000",
+        "TEMPMAIL_LIMITS_STREAMS_PER_CLIENT": "100000",
+        "TEMPMAIL_LIMITS_STREAMS_PER_INBOX": "100000",
         **(environ or {}),
     }
     config = settings_module.load(None, env)

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ import httpx
 import kubernetes_validate
 import pytest
 import yaml
+from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 from tempmail import keys
@@ -147,6 +149,37 @@ def test_lock_pins_every_dependency_with_hashes() -> None:
     for name, (version, hashes) in (runtime | build).items():
         assert hashes, f"{name}=={version} has no hash"
         assert all(len(digest) == 64 for digest in hashes)
+
+
+def test_lock_holds_what_the_oldest_supported_python_needs() -> None:
+    """Each locked package's own requirements are locked too, judged for Python 3.11.0 (Debian's
+    python3 is 3.11.2) as well as for this one: a lock resolved only for the Python that made
+    it leaves out backports such as redis's async-timeout, and the image crashes at import."""
+    runtime = _lock_pins(ROOT / "requirements.lock")
+    environments = [
+        default_environment(),
+        default_environment() | {"python_full_version": "3.11.0", "python_version": "3.11"},
+    ]
+    checked = 0
+    for name in runtime:
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # not installed beside this Python: its metadata cannot be read here
+        checked += 1
+        for entry in requires:
+            requirement = Requirement(entry)
+            wanted = any(
+                requirement.marker is None or requirement.marker.evaluate(env | {"extra": ""})
+                for env in environments
+            )
+            if wanted:
+                dependency = requirement.name.lower().replace("_", "-")
+                assert dependency in runtime, (
+                    f"{name} needs {entry!r} but requirements.lock has no {dependency}: "
+                    "run `make lock`"
+                )
+    assert checked >= len(runtime) // 2
 
 
 def _pyproject() -> dict[str, Any]:
@@ -550,6 +583,7 @@ def image(podman: Podman, base_image: str) -> str:
         timeout=600,
     )
     assert download.returncode == 0, download.stderr[-2000:]
+    previous = podman.status("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip()
     podman.run(
         "build",
         "--network=none",
@@ -563,6 +597,12 @@ def image(podman: Podman, base_image: str) -> str:
         str(ROOT),
         timeout=900,
     )
+    # Each change of the sources leaves the last build untagged: drop it so they do not pile up.
+    if (
+        previous
+        and previous != podman.run("image", "inspect", "--format", "{{.Id}}", IMAGE).strip()
+    ):
+        podman.status("rmi", previous)
     return IMAGE
 
 
@@ -657,6 +697,37 @@ def test_image_metadata(podman: Podman, image: str) -> None:
     ).split()
     assert probe[:3] == ["None", "None", "False"]
     assert probe[3].startswith("/opt/tempmail/lib/")
+
+
+def test_image_carries_exactly_the_locked_versions(podman: Podman, image: str) -> None:
+    report = podman.run(
+        "run",
+        "--rm",
+        "--network=none",
+        "--entrypoint",
+        "/opt/tempmail/bin/python",
+        image,
+        "-c",
+        "import json, platform; from importlib import metadata; print(json.dumps(["
+        "platform.python_version(), "
+        "{d.metadata['Name']: d.version for d in metadata.distributions()}]))",
+    )
+    python, installed = json.loads(report)
+    environment = default_environment() | {
+        "python_full_version": python,
+        "python_version": python.rpartition(".")[0],
+        "extra": "",
+    }
+    locked = {}
+    for raw in (ROOT / "requirements.lock").read_text().splitlines():
+        if raw[:1].isalpha():
+            requirement = Requirement(raw.rstrip(" \\"))
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                (specifier,) = requirement.specifier
+                locked[requirement.name.lower().replace("_", "-")] = specifier.version
+    normalized = {name.lower().replace("_", "-"): version for name, version in installed.items()}
+    assert normalized.pop("tempmail") == _pyproject()["project"]["version"]
+    assert normalized == locked
 
 
 def _message(address: str) -> EmailMessage:

@@ -47,6 +47,12 @@ class Chunked(SMTP):
 
     smtp_DATA = _Session.smtp_DATA
 
+    def _reserve(self, size: int) -> bool:
+        return True  # no shared memory budget here: aiosmtpd has none
+
+    def _release(self) -> None:
+        pass
+
 
 class Pair:
     """Stock aiosmtpd and the chunked reader side by side on one loop, on loopback."""

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import aiosqlite
 import msgspec
 
-from tempmail.errors import StorageError
+from tempmail.errors import CheckpointBusy, StorageError
 from tempmail.storage.base import (
     EVERYTHING,
     AddressQuarantined,
@@ -578,9 +578,14 @@ class SQLiteStore:
         return [str(row[0]) for row in rows]
 
     async def checkpoint(self) -> None:
-        """Fold the WAL into the database and truncate it, so deleted pages leave no copies."""
+        """Fold the WAL into the database and truncate it, so deleted pages leave no copies.
+
+        Raises CheckpointBusy when a reader kept it from finishing (the WAL keeps old pages).
+        """
         async with self._write_lock, _translated():
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            rows = list(await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if rows and rows[0][0]:
+            raise CheckpointBusy(f"WAL checkpoint blocked: {rows[0][2]} of {rows[0][1]} frames")
 
     async def stats(self, now: int) -> StoreStats:
         row = await self._fetchone(

@@ -272,12 +272,18 @@ def test_logs_of_a_full_run_are_json_and_never_carry_content(workdir: Path) -> N
             message_id = listing["messages"][0]["id"]
             client.get(f"/api/v1/messages/{message_id}")
             client.get(f"/api/v1/messages/{message_id}/raw")
+            # A token in the query string by mistake (answered 400) must not reach the log.
+            mistaken = client.get(
+                f"/api/v1/inboxes/{inbox['inbox_id']}/messages", params={"token": inbox["token"]}
+            )
+            assert mistaken.status_code == 400
             client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}")
     finally:
         server.stop()
     text = server.log_path.read_text()
     assert marker not in text
     assert inbox["token"] not in text
+    assert "token=" not in text
     entries = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert entries
     for entry in entries:
@@ -287,6 +293,19 @@ def test_logs_of_a_full_run_are_json_and_never_carry_content(workdir: Path) -> N
     assert stored and stored[0]["inbox_id"] == inbox["inbox_id"] and "duration" in stored[0]
     refusals = [entry for entry in entries if entry.get("code") == "550"]
     assert refusals and refusals[0]["peer"] == "127.0.0.1"
+    # HTTP requests are logged by route template, status and duration; without
+    # `[logging] client_addresses` nothing ties a client's address to an inbox or a request.
+    access = [entry for entry in entries if entry["logger"] == "tempmail.access"]
+    assert {entry["route"] for entry in access} >= {
+        "/api/v1/inboxes",
+        "/api/v1/inboxes/{inbox_id}/messages",
+        "/api/v1/messages/{message_id}",
+    }
+    assert {"status", "duration", "method"} <= set(access[0])
+    assert not [entry for entry in entries if entry["logger"] == "uvicorn.access"]
+    for entry in access:
+        assert "127.0.0.1" not in json.dumps(entry) and "client" not in entry, entry
+    assert not [entry for entry in access if inbox["inbox_id"] in json.dumps(entry)]
 
 
 def test_sigterm_ends_open_event_streams_promptly(workdir: Path) -> None:
