@@ -41,17 +41,20 @@ browser:
 	fi
 
 # The POP3 tests drive real clients from Debian, curl and fetchmail; the SMTP surface tests swaks,
-# a pipelining SMTP client.
-CLIENT_TOOLS := curl fetchmail swaks
+# a pipelining SMTP client; the mail.tm tests drive npm packages installed from
+# tests/clients/package-lock.json into tests/clients/node_modules.
+CLIENT_TOOLS := curl fetchmail swaks npm
 clients:
 	@missing=""; for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 		else \
-			echo "The POP3 and SMTP tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
+			echo "The client tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
 		fi; \
 	fi
+	@[ -f tests/clients/node_modules/.package-lock.json ] || \
+		npm ci --no-audit --no-fund --prefix tests/clients
 
 # PostgreSQL, Redis and HAProxy tests start throwaway servers from Debian's packages (never a
 # download, never a system service).

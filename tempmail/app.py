@@ -37,6 +37,7 @@ from tempmail.events import EventHub
 from tempmail.expiry import Expirer
 from tempmail.inboxes import Inboxes
 from tempmail.keys import Keyring
+from tempmail.mailtm import routes as mailtm_routes
 from tempmail.metrics import HTTPMetrics, Metrics
 from tempmail.middleware import (
     AUTH,
@@ -111,8 +112,30 @@ async def _openapi(request: Request) -> Response:
     return json_response(openapi.build(request.app.state.settings))
 
 
+# Swagger UI needs no more than this: its scripts and styles from here, inline style
+# attributes (React sets them; 'unsafe-inline' in style-src allows no script), SVG icons as
+# data: URIs in its stylesheet, and fetch to this origin for the spec and "Try it out".
+DOCS_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'none'",
+    )
+)
+
+
 async def _docs(request: Request) -> Response:
-    return FileResponse(STATIC_DIR / "docs.html", media_type="text/html")
+    """GET /docs: Swagger UI (vendored in static/swagger-ui) on /openapi.json."""
+    return FileResponse(
+        STATIC_DIR / "docs.html",
+        media_type="text/html",
+        headers={"Content-Security-Policy": DOCS_POLICY},
+    )
 
 
 class State(TypedDict):
@@ -252,12 +275,16 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
                 max_age=600,
             )
         )
+    mailtm_prefix = settings.mailtm.prefix if settings.mailtm.enabled else None
     middleware.append(
         Middleware(
             RateLimit,
             limits=limits,
             resolver=resolver,
             on_reject=lambda kind: metrics.rate_limited.labels(kind).inc(),
+            prefixes=("/api/", f"{mailtm_prefix}/") if mailtm_prefix else ("/api/",),
+            creation_paths=frozenset({"/api/v1/inboxes", f"{mailtm_prefix}/accounts"}),
+            login_paths=frozenset({f"{mailtm_prefix}/token"} if mailtm_prefix else ()),
         )
     )
     middleware.insert(3, Middleware(HTTPMetrics, metrics=metrics))
@@ -267,6 +294,11 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
         *service.routes,
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
+        *(
+            [Mount(mailtm_prefix, app=mailtm_routes.application(settings, keys))]
+            if mailtm_prefix
+            else []
+        ),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True, check_dir=False), name="static"),
     ]
     app = Starlette(

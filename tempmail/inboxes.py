@@ -204,18 +204,21 @@ class Inboxes:
         ttl_hours: float | None = None,
         local_part: str | None = None,
         domain: str | None = None,
+        token: str | None = None,
     ) -> CreatedInbox:
         """Make a new inbox; the token is returned here and never again.
 
         Without `local_part` the address is random; a chosen one that is taken answers 409,
-        one whose inbox ended less than `quarantine_hours` ago answers 409 as well.
+        one whose inbox ended less than `quarantine_hours` ago answers 409 as well. `token`
+        is for callers that derive it (mail.tm accounts); it is random otherwise.
         """
         chosen_domain = self._domain(domain)
         chosen_local = None if local_part is None else self._chosen_local_part(local_part)
         lifetime = self._lifetime_ms(ttl_hours)
+        chosen_token = token
         for _ in range(1 if chosen_local else 5):
             inbox_id = str(uuid.uuid4())
-            token = crypto.new_token()
+            token = chosen_token or crypto.new_token()
             key_set = self._keys.current_set
             public_key, wrapped_key = crypto.new_inbox_keys(token, key_set.encryption_key, inbox_id)
             created = self._clock()

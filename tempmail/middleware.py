@@ -156,14 +156,21 @@ class RateLimit:
         limits: Limits,
         resolver: ClientResolver,
         on_reject: Callable[[str], None] | None = None,
+        prefixes: tuple[str, ...] = ("/api/",),
+        creation_paths: frozenset[str] = frozenset({"/api/v1/inboxes"}),
+        login_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.limits = limits
         self.resolver = resolver
         self.on_reject = on_reject
+        self.prefixes = prefixes
+        self.creation_paths = creation_paths
+        # Where a 401 is a wrong password even without a credential header (mail.tm's /token).
+        self.login_paths = login_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             await self.app(scope, receive, send)
             return
         peer = scope.get("client")
@@ -175,7 +182,8 @@ class RateLimit:
         client = bucket_key(address)
         scope.setdefault("state", {})["client"] = client
         rules = [MINUTE, HOUR]
-        if scope["method"] == "POST" and scope["path"].rstrip("/") == "/api/v1/inboxes":
+        path = scope["path"].rstrip("/")
+        if scope["method"] == "POST" and path in self.creation_paths:
             rules.append(CREATE)
         denied = await self.limits.take(client, rules, gate=AUTH)
         if denied is not None:
@@ -183,7 +191,9 @@ class RateLimit:
             await self._refuse(scope, receive, send, denied.wait, kind)
             return
 
-        presented = any(key.lower() in _CREDENTIALS for key, _ in scope["headers"])
+        presented = path in self.login_paths or any(
+            key.lower() in _CREDENTIALS for key, _ in scope["headers"]
+        )
 
         async def watch(message: Message) -> None:
             # Only a credential that was presented and refused counts as a guess.

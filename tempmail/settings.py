@@ -163,6 +163,16 @@ class POP3Settings(_Section):
     max_commands_per_session: Annotated[int, msgspec.Meta(ge=10, le=1000000)] = 10000
 
 
+class MailTMSettings(_Section):
+    enabled: bool = False
+    # Where the mail.tm-compatible API is served (a reverse proxy can map a host's root to it).
+    prefix: Annotated[str, msgspec.Meta(pattern=r"^/[a-z0-9_-]+(/[a-z0-9_-]+)*$")] = "/mailtm"
+
+    def __post_init__(self) -> None:
+        if self.prefix.split("/")[1] in ("api", "docs", "health", "metrics", "openapi.json"):
+            raise ValueError(f"mailtm.prefix {self.prefix} would hide tempmail's own routes")
+
+
 class ExpirySettings(_Section):
     interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 300
 
@@ -183,6 +193,7 @@ class Settings(_Section):
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     pop3: POP3Settings = msgspec.field(default_factory=POP3Settings)
+    mailtm: MailTMSettings = msgspec.field(default_factory=MailTMSettings)
 
     def __post_init__(self) -> None:
         self.domains = [domain.lower() for domain in self.domains]
@@ -210,6 +221,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "metrics": MetricsSettings,
     "logging": LoggingSettings,
     "pop3": POP3Settings,
+    "mailtm": MailTMSettings,
 }
 _TOP_LEVEL = {"domains": list, "data_dir": str}
 

@@ -19,7 +19,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
@@ -891,31 +890,3 @@ def test_layout_contrast_and_screenshots(
     ui.open_message("Weekly digest: everything that happened in the project while you were away")
     expect(ui.frame().locator("h1")).to_have_text("Weekly digest")
     check_and_capture(f"message-{width}-{scheme}")
-
-
-def test_api_reference_page(ui: UI, server: RunningServer) -> None:
-    spec = httpx.get(server.http_url + "/openapi.json", timeout=30).json()
-    expected = sorted(
-        (method.upper(), path)
-        for path, item in spec["paths"].items()
-        for method in item
-        if method in {"get", "post", "put", "patch", "delete"}
-    )
-    ui.goto("/docs")
-    page = ui.page
-    expect(page.locator(".operation")).to_have_count(len(expected))
-    shown = page.evaluate(
-        "[...document.querySelectorAll('.operation > summary')]"
-        ".map(s => [s.querySelector('.method').textContent.toUpperCase(),"
-        " s.querySelector('.path').textContent])"
-    )
-    assert sorted(tuple(pair) for pair in shown) == expected
-
-    get_message = page.locator("#op-get-api-v1-messages-message-id")
-    expect(get_message).to_contain_text("remote_images")
-    expect(get_message).to_contain_text("Authorization: Bearer <token>")
-    expect(get_message).to_contain_text("remote_images_blocked")
-    ui.assert_no_horizontal_scroll()
-    get_message.scroll_into_view_if_needed()
-    ui.screenshot("docs-1280", full_page=False)
-    assert ui.foreign_requests() == []
