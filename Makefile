@@ -6,7 +6,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv serve test lint browser bench clean
+.PHONY: venv serve test lint browser clients services containers bench clean lock wheels
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,43 @@ browser:
 		fi; \
 	fi
 
-test: $(TEST_STAMP) browser
+# The POP3 tests drive real clients from Debian: curl and fetchmail.
+CLIENT_TOOLS := curl fetchmail
+clients:
+	@missing=""; for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else \
+			echo "The POP3 tests need Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
+		fi; \
+	fi
+
+# PostgreSQL and Redis tests start throwaway servers from Debian's packages (never a download).
+services:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; \
+		else \
+			echo "The storage tests need PostgreSQL and Redis: sudo apt-get install postgresql redis-server" >&2; exit 1; \
+		fi; \
+	fi
+
+# The container tests build and run the image with Debian's podman on a debootstrapped base.
+CONTAINER_TOOLS := podman buildah runc debootstrap docker-compose haproxy iptables
+containers:
+	@missing=""; \
+	for tool in $(CONTAINER_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	[ -x /usr/lib/cni/bridge ] || missing="$$missing containernetworking-plugins"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else \
+			echo "The container tests skip without:$$missing (sudo apt-get install them)" >&2; \
+		fi; \
+	fi
+
+test: $(TEST_STAMP) browser clients services containers
 	$(BIN)/ruff check tempmail tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest --cov=tempmail --cov-report=term-missing:skip-covered --cov-fail-under=90
@@ -49,5 +85,22 @@ test: $(TEST_STAMP) browser
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py $(BENCH)
 
+# The container image installs exactly these pins, hashes checked (`make serve` keeps the ranges in
+# pyproject.toml). Local pip configuration is ignored so only the public index's files are hashed.
+LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet 'pip-tools>=7.4'
+	$(LOCK_ENV) CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile $(LOCK_FLAGS) --upgrade \
+		--output-file requirements.lock pyproject.toml
+	$(LOCK_ENV) CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile $(LOCK_FLAGS) --upgrade \
+		--only-build-deps --all-build-deps --output-file requirements-build.lock pyproject.toml
+
+# The locked wheels for an offline image build (the Dockerfile then uses no index).
+wheels: $(BIN)/python
+	$(LOCK_ENV) $(BIN)/pip download --quiet --require-hashes --no-deps --only-binary=:all: \
+		--dest wheels -r requirements.lock -r requirements-build.lock
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage test-artifacts wheels

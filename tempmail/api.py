@@ -21,13 +21,14 @@ from starlette.routing import Route
 
 from tempmail import wire
 from tempmail.clock import iso_time, now_ms
+from tempmail.criteria import Criteria, flag, from_query
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from tempmail.events import Event, EventHub
 from tempmail.inboxes import Access, Inboxes
-from tempmail.records import Content, Reading
+from tempmail.records import Content, Reading, Summary
 from tempmail.responses import NO_STORE, encode, json_response
 from tempmail.sanitize import Sanitizer
-from tempmail.storage import MessageFilter, MessageRow
+from tempmail.storage import MessageFilter, MessageRow, MessageSummaryRow
 
 MAX_BODY_BYTES = 16 * 1024
 KEEPALIVE_SECONDS = 15.0
@@ -169,7 +170,7 @@ def _wait_seconds(request: Request) -> float:
 
 async def _message_filter(request: Request, access: Access) -> MessageFilter:
     since = request.query_params.get("since")
-    unseen = _flag(request, "unseen")
+    unseen = flag(request.query_params, "unseen")
     if not since:
         return MessageFilter(unseen_only=unseen)
     inboxes: Inboxes = request.state.inboxes
@@ -212,27 +213,59 @@ async def _wait_for_mail(request: Request, queue: asyncio.Queue[Event], seconds:
     return False
 
 
+class _Matcher:
+    """Lists an inbox's messages that meet the criteria; remembers which hold a code."""
+
+    def __init__(self, inboxes: Inboxes, access: Access, which: MessageFilter, wanted: Criteria):
+        self._inboxes = inboxes
+        self._access = access
+        self._which = which
+        self._wanted = wanted
+        self._has_code: dict[str, bool] = {}
+
+    async def __call__(self) -> list[tuple[MessageSummaryRow, Summary]]:
+        rows = await self._inboxes.list_messages(self._access, self._which)
+        if not self._wanted.any:
+            return rows
+        kept = []
+        for row, summary in rows:
+            if not self._wanted.matches(summary):
+                continue
+            if self._wanted.has_code:
+                if row.id not in self._has_code:
+                    codes = await self._inboxes.codes(self._access, row.id)
+                    self._has_code[row.id] = bool(codes)
+                if not self._has_code[row.id]:
+                    continue
+            kept.append((row, summary))
+        return kept
+
+
 async def list_messages(request: Request) -> Response:
-    """GET /api/v1/inboxes/{inbox_id}/messages[?wait=S&since=ID|TIME&unseen=true]
+    """GET /api/v1/inboxes/{inbox_id}/messages[?wait=S&since=ID|TIME&unseen=true&from=&subject=&has_code=true]
 
     With `wait`, answers as soon as a matching message exists, or after at most `wait`
     seconds (capped at 60) with what there is, possibly nothing. Waiters listen to the same
-    in-process events as the SSE route; nothing polls the database.
+    in-process events as the SSE route; nothing polls the database. `from` and `subject` are
+    case-insensitive substrings of the sender and subject; `has_code=true` keeps messages in
+    which a one-time code was found.
     """
     access = await _inbox_access(request)
     wait = _wait_seconds(request)
+    wanted = from_query(request.query_params)
     which = await _message_filter(request, access)
     inboxes: Inboxes = request.state.inboxes
     hub: EventHub = request.state.hub
+    matching = _Matcher(inboxes, access, which, wanted)
     with hub.subscribe(access.inbox.id) as queue:
-        rows = await inboxes.list_messages(access, which)
+        rows = await matching()
         deadline = time.monotonic() + wait
         expires = access.inbox.expires_at
         while not rows:
             remaining = min(deadline - time.monotonic(), (expires - now_ms()) / 1000)
             if remaining <= 0 or not await _wait_for_mail(request, queue, remaining):
                 break
-            rows = await inboxes.list_messages(access, which)
+            rows = await matching()
     summaries = [
         wire.MessageSummary(
             id=row.id,
@@ -246,15 +279,6 @@ async def list_messages(request: Request) -> Response:
         for row, summary in rows
     ]
     return json_response(wire.MessageList(messages=summaries, count=len(summaries)))
-
-
-def _flag(request: Request, name: str) -> bool:
-    value = request.query_params.get(name, "false").lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no", ""):
-        return False
-    raise BadRequest(f"Query parameter {name} must be true or false.")
 
 
 async def _message_row(request: Request) -> tuple[Access, MessageRow]:
@@ -271,7 +295,7 @@ async def _content(request: Request) -> tuple[Access, MessageRow, Content]:
 
 async def get_message(request: Request) -> Response:
     """GET /api/v1/messages/{message_id}"""
-    allow_remote = _flag(request, "remote_images")
+    allow_remote = flag(request.query_params, "remote_images")
     access, row = await _message_row(request)
     inboxes: Inboxes = request.state.inboxes
     sanitizer: Sanitizer = request.state.sanitizer

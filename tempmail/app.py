@@ -1,8 +1,9 @@
 """The composition root: builds every collaborator, the lifespan, the routes and error handling.
 
-Lifespan order (teardown runs in reverse): storage -> SMTP listener -> expiry task. On SIGTERM
-uvicorn runs the lifespan's shutdown, so all teardown lives here: stop expiry, stop the SMTP
-listener (deliveries in progress finish first), close the database.
+Lifespan order (teardown runs in reverse): storage -> SMTP listener -> POP3 listener (when
+enabled) -> expiry task. On SIGTERM uvicorn runs the lifespan's shutdown, so all teardown lives
+here: stop expiry, end POP3 sessions (deleting nothing), stop the SMTP listener (deliveries in
+progress finish first), close the database.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ from tempmail.keys import Keyring
 from tempmail.metrics import HTTPMetrics, Metrics
 from tempmail.middleware import AUTH, CREATE, HOUR, MINUTE, PaceIngest, RateLimit, SecurityHeaders
 from tempmail.pacing import IngestPacer
+from tempmail.pop3.listener import Listener as POP3Listener
 from tempmail.ratelimit import RateLimiter, Rule
 from tempmail.responses import json_response
 from tempmail.sanitize import Sanitizer
 from tempmail.service import MetricsAccess, Readiness
 from tempmail.settings import Settings
-from tempmail.smtp import Counters, Handler, Listener
+from tempmail.smtp import Counters, Handler, Listener, tls_context
 from tempmail.storage import SQLiteStore, Store
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,7 @@ class Runtime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.limiter: RateLimiter | None = None
         self.hub: EventHub | None = None
+        self.pop3: POP3Listener | None = None
 
     def begin_shutdown(self) -> None:
         """End event streams and long polls; safe to call from a signal handler or thread."""
@@ -159,6 +162,11 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             )
             await listener.start()
             stack.push_async_callback(listener.stop)
+            if settings.pop3.enabled:
+                pop3 = POP3Listener(inboxes, limiter, settings.pop3, tls_context(settings))
+                await pop3.start()
+                stack.push_async_callback(pop3.stop)
+                runtime.pop3 = pop3
             expirer = Expirer(
                 store,
                 hub,

@@ -83,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     what = waiting.add_mutually_exclusive_group()
     what.add_argument("--code", action="store_true", help="print only the first one-time code")
     what.add_argument("--link", action="store_true", help="print only the verification link")
+    waiting.add_argument(
+        "--from", dest="sender", help="only mail whose sender contains this (case-insensitive)"
+    )
+    waiting.add_argument("--subject", help="only mail whose subject contains this")
+    waiting.add_argument("--since", help="only mail newer than this message id or ISO 8601 time")
+    waiting.add_argument(
+        "--has-code", action="store_true", help="only mail in which a one-time code was found"
+    )
 
     send = commands.add_parser("send-test", help="send a realistic test message over SMTP")
     send.add_argument("address", metavar="ADDRESS", help="recipient, e.g. an inbox address")
@@ -295,7 +303,15 @@ def _inbox(arguments: argparse.Namespace) -> int:
             print(json.dumps(created))
             return 0
         want: client.Want = "code" if arguments.code else "link" if arguments.link else "message"
-        found = client.wait(client.Client(arguments.url, arguments.token), arguments.timeout, want)
+        found = client.wait(
+            client.Client(arguments.url, arguments.token),
+            arguments.timeout,
+            want,
+            sender=arguments.sender,
+            subject=arguments.subject,
+            since=arguments.since,
+            has_code=arguments.has_code,
+        )
     except client.ClientError as error:
         print(f"tempmail: error: {error}", file=sys.stderr)
         return EXIT_CONFIG

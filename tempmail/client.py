@@ -82,13 +82,27 @@ def _verification_link(detail: dict[str, Any]) -> str | None:
     return None
 
 
-def wait(client: Client, timeout: float, want: Want = "message") -> Any:
+def wait(
+    client: Client,
+    timeout: float,
+    want: Want = "message",
+    sender: str | None = None,
+    subject: str | None = None,
+    since: str | None = None,
+    has_code: bool = False,
+) -> Any:
     """The first unread message (or its code / verification link) to arrive; None on timeout.
 
-    Reading a message marks it read, so successive calls return successive messages. Messages
-    without what was asked for (`code`, `link`) are passed over.
+    Reading a message marks it read, so successive calls return successive messages. Only
+    messages whose sender and subject contain `sender` and `subject` (case-insensitive) and
+    that are newer than `since` (a message id or a time) count; with `has_code` or `code` only
+    those in which the server found a code, and those without a verification link for `link`.
     """
     inbox = client.call("GET", "/api/v1/inbox")
+    criteria = {"from": sender, "subject": subject, "since": since}
+    params = {"unseen": "true", **{key: value for key, value in criteria.items() if value}}
+    if has_code or want == "code":
+        params["has_code"] = "true"
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
@@ -96,7 +110,7 @@ def wait(client: Client, timeout: float, want: Want = "message") -> Any:
         listing = client.call(
             "GET",
             f"/api/v1/inboxes/{inbox['inbox_id']}/messages",
-            params={"unseen": "true", "wait": f"{poll:.3f}"},
+            params={**params, "wait": f"{poll:.3f}"},
         )
         for summary in reversed(listing["messages"]):
             detail = client.call("GET", f"/api/v1/messages/{summary['id']}")

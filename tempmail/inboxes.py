@@ -338,6 +338,15 @@ class Inboxes:
             self._store.note_reading(access.inbox.id, row.id, sealed, seen=mark_seen)
         return content, reading, rendered
 
+    async def codes(self, access: Access, message_id: str) -> list[str]:
+        """The one-time codes found in a message (parsed and sealed now if never read);
+        empty for a message that is gone. It is not marked seen."""
+        row = await self._store.get_message(access.inbox.id, message_id)
+        if row is None:
+            return []
+        _, reading, _ = await self.open_reading(access, row, lambda reading: None)
+        return reading.codes
+
     async def has_message(self, access: Access, message_id: str) -> bool:
         return await self._store.has_message(access.inbox.id, message_id)
 

@@ -176,7 +176,7 @@ def build(settings: Settings) -> dict[str, Any]:
         "/api/v1/inboxes/{inbox_id}/messages": {
             "get": _operation(
                 "List messages, newest first; with `wait`, a long poll that answers as soon as "
-                "a message newer than `since` arrives",
+                "a message newer than `since` that meets the filters arrives",
                 {"200": _json(wire.MessageList, "The messages"), **_errors(*_AUTH_ERRORS)},
                 "messages",
                 [
@@ -192,6 +192,21 @@ def build(settings: Settings) -> dict[str, Any]:
                         "Only messages newer than this message id, ISO 8601 time or Unix seconds",
                     ),
                     _query("unseen", {"type": "boolean", "default": False}, "Only unread messages"),
+                    _query(
+                        "from",
+                        {"type": "string", "maxLength": 256},
+                        "Only messages whose sender contains this (case-insensitive)",
+                    ),
+                    _query(
+                        "subject",
+                        {"type": "string", "maxLength": 256},
+                        "Only messages whose subject contains this (case-insensitive)",
+                    ),
+                    _query(
+                        "has_code",
+                        {"type": "boolean", "default": False},
+                        "Only messages in which a one-time code was found",
+                    ),
                 ],
             )
         },

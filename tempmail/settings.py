@@ -103,6 +103,22 @@ class MetricsSettings(_Section):
         _check_networks("metrics.allow_from", self.allow_from)
 
 
+class POP3Settings(_Section):
+    enabled: bool = False
+    host: Host = "127.0.0.1"
+    port: Port = 8110
+    # Implicit TLS (POP3S) on its own port, with the certificate of smtp.tls_cert / tls_key.
+    implicit_tls: bool = False
+    tls_port: Port = 8995
+    # Where USER/PASS and AUTH PLAIN are allowed without TLS: only from loopback addresses,
+    # never, or from anywhere (development only).
+    plaintext_login: Literal["loopback", "never", "always"] = "loopback"
+    idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 600
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 200
+    max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 10
+    max_commands_per_session: Annotated[int, msgspec.Meta(ge=10, le=1000000)] = 10000
+
+
 class ExpirySettings(_Section):
     interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 300
 
@@ -120,11 +136,14 @@ class Settings(_Section):
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     expiry: ExpirySettings = msgspec.field(default_factory=ExpirySettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
+    pop3: POP3Settings = msgspec.field(default_factory=POP3Settings)
 
     def __post_init__(self) -> None:
         self.domains = [domain.lower() for domain in self.domains]
         if self.inbox.default_ttl_hours > self.inbox.max_ttl_hours:
             raise ValueError("inbox.default_ttl_hours must not exceed inbox.max_ttl_hours")
+        if self.pop3.enabled and self.pop3.implicit_tls and not self.smtp.tls_cert:
+            raise ValueError("pop3.implicit_tls needs smtp.tls_cert and smtp.tls_key")
 
     @property
     def data_path(self) -> Path:
@@ -142,6 +161,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "limits": LimitSettings,
     "expiry": ExpirySettings,
     "metrics": MetricsSettings,
+    "pop3": POP3Settings,
 }
 _TOP_LEVEL = {"domains": list, "data_dir": str}
 

@@ -1,4 +1,5 @@
-"""Fixtures: a real tempmail server on loopback with a real SQLite file in a temp dir."""
+"""Fixtures: a real tempmail server on loopback with a real SQLite file in a temp dir, and
+throwaway PostgreSQL and Redis servers (session-wide; see `tests/servers.py`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import servers
 from tests.helpers import RunningServer, start_server
 
 
@@ -17,3 +19,22 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[servers.PostgresServer]:
+    """One PostgreSQL cluster for the whole run; tests take a database each (`postgres_url`)."""
+    with servers.postgres() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_server: servers.PostgresServer) -> str:
+    """The URL of a fresh, empty database of its own for this test."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[servers.RedisServer]:
+    with servers.redis() as server:
+        yield server

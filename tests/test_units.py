@@ -16,7 +16,8 @@ from tempmail.errors import IntegrityError, StorageError
 from tempmail.events import QUEUE_SIZE, Event, EventHub
 from tempmail.pacing import IngestPacer
 from tempmail.sanitize import Sanitizer, html_to_text
-from tempmail.storage import READERS, Inbox, SQLiteStore
+from tempmail.storage import Inbox, SQLiteStore
+from tempmail.storage.sqlite import READERS
 from tests.helpers import SMTP_POLICY, make_message
 
 

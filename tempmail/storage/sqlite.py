@@ -1,7 +1,6 @@
-"""Persistence: the only module with SQL.
+"""The embedded backend: `Store` over one SQLite file.
 
-`Store` is the interface the rest of the server uses (domain operations, no SQL); `SQLiteStore`
-implements it over one embedded SQLite file with aiosqlite connections: one writer that owns
+`SQLiteStore` implements the `Store` protocol (`base.py`) over one embedded SQLite file with aiosqlite connections: one writer that owns
 every transaction (guarded by a lock so transactions never interleave) and `READERS` read-only
 readers, which in WAL mode see only committed data and never wait behind the writer. Each
 query goes to the reader with the fewest queries under way, so a list of a few hundred rows
@@ -18,13 +17,25 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import aiosqlite
 import msgspec
 
 from tempmail.errors import StorageError
-from tempmail.inboxcache import InboxCache
+from tempmail.storage.base import (
+    EVERYTHING,
+    AddressQuarantined,
+    AddressTaken,
+    Inbox,
+    InboxUsage,
+    MessageFilter,
+    MessageRow,
+    MessageSummaryRow,
+    NewMessage,
+    StoreStats,
+)
+from tempmail.storage.inboxcache import InboxCache
 
 log = logging.getLogger(__name__)
 
@@ -74,71 +85,9 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 
-class Inbox(msgspec.Struct, frozen=True):
-    """An inbox row. Times are milliseconds since the epoch, UTC."""
-
-    id: str
-    address: str
-    token_digest: bytes
-    public_key: bytes
-    wrapped_key: bytes
-    key_id: str
-    created_at: int
-    expires_at: int
-
-
-class MessageSummaryRow(msgspec.Struct, frozen=True):
-    id: str
-    received_at: int
-    size: int
-    summary: bytes
-    seen: bool = False
-
-
-class MessageRow(msgspec.Struct, frozen=True):
-    id: str
-    inbox_id: str
-    received_at: int
-    size: int
-    summary: bytes
-    content: bytes
-    reading: bytes | None = None
-    seen: bool = False
-
-
 class _Note(NamedTuple):
     reading: bytes | None
     seen: bool
-
-
-class NewMessage(msgspec.Struct, frozen=True):
-    """A sealed message ready to be stored in one inbox."""
-
-    id: str
-    inbox_id: str
-    received_at: int
-    size: int
-    summary: bytes
-    content: bytes
-
-
-class StoreStats(msgspec.Struct, frozen=True):
-    live_inboxes: int
-    inboxes: int
-    messages: int
-    message_bytes: int
-    database_bytes: int
-
-
-class InboxUsage(msgspec.Struct, frozen=True):
-    """An inbox's metadata and footprint, for administrators: never content."""
-
-    id: str
-    address: str
-    created_at: int
-    expires_at: int
-    message_count: int
-    size: int
 
 
 class _Delivery:
@@ -157,81 +106,6 @@ class _Delivery:
         self.max_messages = max_messages
         self.now = now
         self.future = future
-
-
-class AddressTaken(Exception):
-    """The address already belongs to an inbox."""
-
-
-class AddressQuarantined(Exception):
-    """The address belonged to an inbox that ended recently; nobody may claim it yet."""
-
-
-class MessageFilter(msgspec.Struct, frozen=True):
-    """Which messages of an inbox to list: newer than a message or a time, unseen only."""
-
-    after_message: str | None = None
-    after_time: int | None = None
-    unseen_only: bool = False
-
-
-EVERYTHING = MessageFilter()
-
-
-class Store(Protocol):
-    """The storage operations the server needs; a PostgreSQL backend would implement these."""
-
-    async def get_meta(self, key: str) -> bytes | None: ...
-
-    async def set_meta(self, key: str, value: bytes) -> None: ...
-
-    async def count_inboxes(self) -> int: ...
-
-    async def create_inbox(self, inbox: Inbox, now: int) -> None: ...
-
-    async def extend_inbox(self, inbox_id: str, expires_at: int) -> None: ...
-
-    async def delete_meta(self, key: str) -> None: ...
-
-    async def inbox_by_token(self, token_digests: Sequence[bytes]) -> Inbox | None: ...
-
-    async def key_ids_in_use(self) -> set[str]: ...
-
-    async def mailbox(self, address: str) -> tuple[Inbox, int] | None: ...
-
-    async def message_count(self, inbox_id: str) -> int: ...
-
-    async def deliver(
-        self, messages: Sequence[NewMessage], max_messages: int, now: int
-    ) -> list[str]: ...
-
-    async def list_messages(
-        self, inbox_id: str, which: MessageFilter = EVERYTHING
-    ) -> list[MessageSummaryRow]: ...
-
-    async def has_message(self, inbox_id: str, message_id: str) -> bool: ...
-
-    def note_reading(
-        self, inbox_id: str, message_id: str, reading: bytes | None, seen: bool
-    ) -> None: ...
-
-    async def get_message(self, inbox_id: str, message_id: str) -> MessageRow | None: ...
-
-    async def delete_message(self, inbox_id: str, message_id: str) -> bool: ...
-
-    async def delete_inbox(self, inbox_id: str, quarantine_until: int) -> bool: ...
-
-    async def expire(self, now: int, batch_size: int, quarantine_ms: int) -> list[str]: ...
-
-    async def checkpoint(self) -> None: ...
-
-    async def stats(self, now: int) -> StoreStats: ...
-
-    async def list_inboxes(self, limit: int, offset: int) -> tuple[int, list[InboxUsage]]: ...
-
-    async def ping(self) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 @asynccontextmanager

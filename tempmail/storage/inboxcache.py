@@ -1,16 +1,14 @@
 """Inboxes kept in memory for the lookups every recipient and every API request make.
 
-Only `storage.SQLiteStore` uses this: it is the only writer, so it can keep the cache exact.
+Only `SQLiteStore` uses this: it is the only writer, so it can keep the cache exact.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from tempmail.storage import Inbox
+from tempmail.storage.base import Inbox
 
 
 class _Entry:
