@@ -53,23 +53,38 @@ class Rendered(msgspec.Struct, forbid_unknown_fields=True):
 
 
 # Floors for the rendered corpus (fixtures/rendered/README.md): other projects' real templates
-# and translations, split by project before the extractor ran on them. Only "dev" was tuned on.
-# Measured before any tuning: dev codes P 1.00 R 0.64, links P 0.93 R 0.55; heldout codes
-# P 0.72 R 0.37, links P 0.65 R 0.63.
+# and translations, split by project before the extractor ran on them.
+# - Before any tuning: dev codes P 1.00 R 0.64, links P 0.93 R 0.55; heldout codes P 0.72
+#   R 0.37, links P 0.65 R 0.63.
+# - Tuned on dev only, then heldout measured once, blind: codes P 0.58 R 0.80, links P 0.67
+#   R 0.96 (dev: codes 1.00/1.00, links 1.00/1.00).
+# - Its misses were then studied (so "heldout" is no longer unseen): general fixes (notice
+#   words in more languages, a number named an order anywhere is no code, the subject and a
+#   code alone on its line, account-settings paths) give heldout codes P 0.97 R 0.91, links
+#   P 0.98 R 0.98; dev codes 1.00/1.00, links 1.00/1.00.
+# - "heldout2" (django-registration-redux, 66 mails in 33 languages) was rendered after that
+#   and measured once, blind, with the same rules: links P 1.00 R 1.00, no code returned.
 RENDERED_FLOORS = {
     "dev": {
-        "code precision": 0.95,
-        "code recall": 0.60,
-        "link precision": 0.90,
-        "link recall": 0.50,
+        "code precision": 0.97,
+        "code recall": 0.97,
+        "link precision": 0.97,
+        "link recall": 0.97,
     },
     "heldout": {
-        "code precision": 0.70,
-        "code recall": 0.35,
-        "link precision": 0.60,
-        "link recall": 0.60,
+        "code precision": 0.95,
+        "code recall": 0.88,
+        "link precision": 0.95,
+        "link recall": 0.95,
+    },
+    "heldout2": {
+        "code precision": 0.98,
+        "code recall": 0.98,
+        "link precision": 0.95,
+        "link recall": 0.95,
     },
 }
+HALVES = ("dev", "heldout", "heldout2")
 
 
 def load_corpus() -> dict[str, Fixture]:
@@ -202,7 +217,7 @@ def test_rendered_corpus_is_varied_and_split_by_project() -> None:
                 assert code in mail.text or code in mail.html, name
 
 
-@pytest.mark.parametrize("half", ["dev", "heldout"])
+@pytest.mark.parametrize("half", HALVES)
 def test_rendered_corpus_precision_and_recall(half: str) -> None:
     figures, misses = measure(load_rendered(half))
     print()
@@ -273,6 +288,48 @@ def test_code_forms(text: str, expected: list[str]) -> None:
     assert codes_in(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Your sign-in code is HZNZ-GDWH. It expires soon.", ["HZNZ-GDWH"], id="rfc8628"
+        ),
+        pytest.param("Enter this code:\n\nKXQMZT\n", ["KXQMZT"], id="letters-own-line"),
+        pytest.param("IMPORTANT: our TERMS changed. Code of conduct. READ MORE", [], id="shouting"),
+        pytest.param("Your code: WELCOME", [], id="word-in-capitals"),
+        pytest.param("Use code SPRING at checkout", [], id="promo-word"),
+        pytest.param("Kod weryfikacyjny: 482913", ["482913"], id="pl"),
+        pytest.param("Il tuo codice di verifica è 482913", ["482913"], id="it"),
+        pytest.param("Uw verificatiecode is 482913", ["482913"], id="nl"),
+        pytest.param("Doğrulama kodunuz: 482913", ["482913"], id="tr"),
+        pytest.param("Ваш код підтвердження: 4829", ["4829"], id="uk"),
+        pytest.param("رمز التحقق الخاص بك هو 482913", ["482913"], id="ar"),
+        pytest.param("Mã xác minh của bạn là 482913", ["482913"], id="vi"),
+        pytest.param("รหัสยืนยันของคุณคือ 482913", ["482913"], id="th"),
+        pytest.param("Ο κωδικός επαλήθευσης είναι 482913", ["482913"], id="el"),
+        pytest.param("קוד האימות שלך: 482913", ["482913"], id="he"),
+        pytest.param("Din verifieringskod är 482913", ["482913"], id="sv"),
+        pytest.param("Vahvistuskoodisi on 482913", ["482913"], id="fi"),
+        pytest.param("Váš ověřovací kód je 482913", ["482913"], id="cs"),
+        pytest.param("Az ellenőrző kódod: 482913", ["482913"], id="hu"),
+        pytest.param("Kode verifikasi Anda adalah 482913", ["482913"], id="id"),
+        pytest.param("आपका सत्यापन कोड 482913 है", ["482913"], id="hi"),
+        pytest.param("کد تأیید شما 482913 است", ["482913"], id="fa"),
+        pytest.param("Ihr Einmal-Token ist 980185", ["980185"], id="token"),
+        pytest.param("Codi de verificació: 657607", ["657607"], id="ca"),
+        pytest.param("Invoice number:\n482913\nTotal: 19.99 EUR", [], id="invoice-own-line"),
+    ],
+)
+def test_code_shapes_and_languages(text: str, expected: list[str]) -> None:
+    assert codes_in(text) == expected
+
+
+def test_a_code_alone_is_vouched_for_by_the_subject() -> None:
+    assert codes_in("\n482913\n", subject="Your verification code") == ["482913"]
+    assert codes_in("\n482913\n", subject="Weekly digest") == []
+    assert codes_in("Hi,\nthe latest issue\n2026\n", subject="Your verification code") == []
+
+
 def test_code_in_subject_and_html_cells() -> None:
     assert codes_in("", subject="739201 is your Quillbox login code") == ["739201"]
     cells = "<p>Your code:</p><table><tr><td>3</td><td>0</td><td>5</td><td>7</td></tr></table>"
@@ -329,7 +386,7 @@ def test_link_shape_and_order() -> None:
         ("Unsubscribe", "https://example.com/verify/unsubscribe?t=Ab12Cd34Ef56Gh78"),
         ("View in browser", "https://example.com/email/confirm-view?t=Ab12Cd34Ef56Gh78"),
         ("Privacy policy", "https://example.com/privacy"),
-        ("Facebook", "https://facebook.example.com/confirm"),
+        ("Facebook", "https://facebook.example.com/acme"),
         ("Help: why verify?", "https://example.com/help/verify"),
         ("Log in", "https://example.com/login"),
     ],
@@ -337,6 +394,84 @@ def test_link_shape_and_order() -> None:
 def test_links_that_are_never_verification(anchor: str, href: str) -> None:
     html = f"<p>Please verify your email address.</p><a href='{href}'>{anchor}</a>"
     assert [link.verification for link in extract("", "", html).links] == [False]
+
+
+def test_host_name_never_disqualifies() -> None:
+    html = (
+        "<p>Welcome to the federation!</p><a href='https://mastodon.online/auth/confirmation"
+        "?confirmation_token=abcDEF123456ghiJKL'>Verify e-mail address</a>"
+    )
+    assert [link.verification for link in extract("Confirm", "", html).links] == [True]
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "html"),
+    [
+        pytest.param(
+            "No account found",
+            "We could not find an account for this email. Try a different address or sign up:"
+            "\nhttps://example.com/password/forgot\n",
+            "",
+            id="no-account",
+        ),
+        pytest.param(
+            "Account already exists",
+            "Someone tried to sign up with this email, but an account already exists. If you "
+            "forgot your password, reset it here: https://example.com/password/reset?t=Ab12Cd34Ef56Gh78",
+            "",
+            id="already-exists",
+        ),
+        pytest.param(
+            "Your password was changed",
+            "",
+            "<p>Your password was changed.</p><p>If this was not you, <a href="
+            "'https://example.com/reset?t=Ab12Cd34Ef56Gh78'>reset your password</a>.</p>",
+            id="password-changed",
+        ),
+        pytest.param(
+            "Passwort geändert",
+            "Ihr Passwort wurde geändert. Waren Sie das nicht? Setzen Sie es hier zurück:\n"
+            "https://example.de/passwort/zuruecksetzen?t=Ab12Cd34Ef56Gh78\n",
+            "",
+            id="password-changed-de",
+        ),
+    ],
+)
+def test_notices_have_no_verification_link(subject: str, text: str, html: str) -> None:
+    assert [link.verification for link in extract(subject, text, html).links] == [False]
+
+
+def test_a_confirm_link_in_a_change_notice_still_counts() -> None:
+    text = (
+        "You have changed your e-mail address. To confirm this change, click the link below:\n"
+        "https://forum.example.org/options/confirm-email-change/Xw81kqPz0a/\n"
+    )
+    found = extract("Your e-mail address has been changed", text, "")
+    assert [link.verification for link in found.links] == [True]
+
+
+@pytest.mark.parametrize(
+    ("anchor", "href", "before"),
+    [
+        ("Conferma indirizzo email", "https://example.it/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Bevestig je e-mailadres", "https://example.nl/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Potwierdź adres e-mail", "https://example.pl/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("E-postamı onayla", "https://example.com.tr/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Підтвердити пошту", "https://example.ua/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Подтвердите адрес", "https://example.ru/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("تأكيد البريد الإلكتروني", "https://example.sa/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("パスワードをリセット", "https://example.jp/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Bekräfta e-post", "https://example.se/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Xác nhận email", "https://example.vn/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Hier klicken", "https://example.de/a/Ab12Cd34Ef56Gh78", "Um Ihr Konto zu aktivieren,"),
+        ("this link", "https://example.com/a/Ab12Cd34Ef56Gh78", "Use"),
+    ],
+)
+def test_verification_links_in_many_languages(anchor: str, href: str, before: str) -> None:
+    html = f"<p>{before} <a href='{href}'>{anchor}</a> to reset your password.</p>"
+    if before != "Use":
+        html = f"<p>{before} <a href='{href}'>{anchor}</a></p>"
+    assert [link.verification for link in extract("", "", html).links] == [True]
 
 
 def test_links_are_capped() -> None:
