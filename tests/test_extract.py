@@ -500,6 +500,12 @@ def hostile_inputs() -> list[tuple[str, str]]:
         ("surrogates", "\ud800code 482913\udfff" * 5_000),
         ("nul", "\x00<a href='https://example.com/\x00'>\x00</a>" * 5_000),
         ("entities", "&#" * 100_000 + "&#x110000;&#99999999999;"),
+        ("at-signs", "user.name+tag@mail.example.org " * 6_000 + "@" * 50_000),
+        ("capitals", "HZNZ-GDWH BCDFGH " * 12_000),
+        (
+            "links-with-context",
+            "Please confirm: https://example.com/c/Ab12Cd34Ef56Gh78 now. " * 3_000,
+        ),
     ]
 
 
