@@ -56,10 +56,14 @@ def is_excluded(text: str, lowered: str, start: int, end: int) -> bool:
     return end - start == 5 and _STATE_ZIP.search(text[max(0, start - 4) : start]) is not None
 
 
+# What `context_score` gives a number named as something else right before it.
+NAMED = -1000.0
+
+
 def context_score(lowered: str, start: int, end: int) -> float:
     """Points for code words nearby (more in the same sentence), minus points for order,
     money, phone, address and quantity words when they are nearer than any code word;
-    minus infinity when such a word stands right before it."""
+    `NAMED` when such a word stands right before it."""
     window = lowered[max(0, start - 160) : start]
     nearest: dict[str, tuple[int, bool]] = {}
     for kind, _, word_end in _CODE_WORDS.find(window):
@@ -83,7 +87,7 @@ def context_score(lowered: str, start: int, end: int) -> float:
     if penalty >= 6.0:
         # Named as something else right here ("order 332880"): not a code, wherever else
         # the same number appears.
-        return float("-inf")
+        return NAMED
     bonus = max(before, after) + (0.5 if before and after else 0.0)
     return bonus - penalty - after_penalty
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from tempmail.codecontext import (
+    NAMED,
     alone_on_line,
     announces_code,
     context_score,
@@ -83,7 +84,7 @@ def find_codes(subject: str, bodies: Iterable[str]) -> list[str]:
     for candidate, score in scored:
         seen[candidate.code] = seen.get(candidate.code, 0) + 1
         best[candidate.code] = max(best.get(candidate.code, score), score)
-        if score == float("-inf"):
+        if NAMED - 100 < score <= NAMED + 100:
             vetoed.add(candidate.code)
     for code in vetoed:
         best[code] = float("-inf")

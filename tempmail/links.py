@@ -24,6 +24,7 @@ MAX_RAW_LINKS = 500
 LINK_THRESHOLD = 3
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
+_CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
 _LINK_WORDS = Vocabulary.build(
     wording.LINK_NOT_TERMS,
     [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
@@ -112,12 +113,14 @@ def _is_verification(link: RawLink, notice: bool) -> bool:
 
 
 def _path(url: str) -> str:
-    """The URL after its host, lower-cased: what the site chose to say about the link."""
+    """The URL after its host, lower-cased and without campaign parameters: what the site
+    chose to say about the link ("utm_source=activation" names a campaign, not the link)."""
     rest = url[url.find("//") + 2 :]
     slash = rest.find("/")
     query = rest.find("?")
     cut = min(index for index in (slash, query, len(rest)) if index >= 0)
-    return rest[cut:].lower()
+    path = rest[cut:].lower()
+    return _CAMPAIGN.sub("", path) if "utm_" in path else path
 
 
 def _has_token(path: str) -> bool:

@@ -324,6 +324,21 @@ def test_code_shapes_and_languages(text: str, expected: list[str]) -> None:
     assert codes_in(text) == expected
 
 
+def test_a_hash_mark_does_not_veto_a_code_named_elsewhere() -> None:
+    text = "739201 is your Quillbox login code.\n\n@quillbox.example.com #739201\n"
+    assert codes_in(text, subject="739201 is your Quillbox login code") == ["739201"]
+    order = "Thanks! We confirm your order 332880.\nWe received 332880 and will ship it soon."
+    assert codes_in(order, subject="Confirmation of order 332880") == []
+
+
+def test_campaign_parameters_say_nothing_about_a_link() -> None:
+    html = (
+        "<a href='https://example.com/?utm_source=activation'><img alt='Roamly'></a>"
+        " <a href='https://example.com/login'>Log in</a>"
+    )
+    assert [link.verification for link in extract("", "", html).links] == [False, False]
+
+
 def test_a_code_alone_is_vouched_for_by_the_subject() -> None:
     assert codes_in("\n482913\n", subject="Your verification code") == ["482913"]
     assert codes_in("\n482913\n", subject="Weekly digest") == []
