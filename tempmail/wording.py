@@ -239,6 +239,18 @@ NOTICE_TERMS = (
     "modificat", "zmienion", "değiştiril", "ändrats", "ændret", "endret", "vaihdettu",
     "změněn", "megváltozott", "schimbat", "змінен", "изменил", "promijenjen", "promjenjen",
     "promenjen", "muudeti", "muutunud", "muudetud", "تغییر یافت", "تغییر داده", "已被",
+    "has been updated", "was updated", "has been reset", "was reset", "successfully changed",
+    "successfully updated", "no record", "not have an account", "don't have an account",
+    "not registered", "not in our database", "not on our database", "not found",
+    "wurde aktualisiert", "bereits verwendet", "bereits vergeben", "a été mis à jour",
+    "déjà utilisé", "ha sido actualizad", "se ha actualizado", "ya está en uso",
+    "stata aggiornat", "già in uso", "nessun account", "is bijgewerkt", "al in gebruik",
+    "geen account", "foi atualizad", "já está em uso", "nenhuma conta", "nie ma konta",
+    "brak konta", "został zaktualizowan", "zostało zaktualizowan", "już używan",
+    "hesap bulunamadı", "güncellendi", "был обновлен", "был обновлён", "успешно изменен",
+    "нет учетной записи", "нет учётной записи", "не найден", "уже используется",
+    "немає облікового", "оновлено", "アカウントが見つかりません", "存在しません",
+    "更新されました", "不存在", "已更新", "계정이 없", "업데이트되었습니다",
     "已更改", "変更され", "spremenjen", "pakeistas", "zmenen", "промењен", "промијењен",
 )  # fmt: skip
 GENERIC_ANCHORS = frozenset({
