@@ -317,6 +317,9 @@ def test_code_forms(text: str, expected: list[str]) -> None:
         pytest.param("کد تأیید شما 482913 است", ["482913"], id="fa"),
         pytest.param("Ihr Einmal-Token ist 980185", ["980185"], id="token"),
         pytest.param("Codi de verificació: 657607", ["657607"], id="ca"),
+        pytest.param("あなたのOTPトークンはXVPAGRです", ["XVPAGR"], id="ja-latin-word-in-kana"),
+        pytest.param("您的OTP是482913", ["482913"], id="zh-otp"),
+        pytest.param("Go shopping for 482913 reasons", [], id="pin-inside-a-word"),
         pytest.param("Invoice number:\n482913\nTotal: 19.99 EUR", [], id="invoice-own-line"),
     ],
 )
