@@ -18,7 +18,7 @@ from tempmail.vocabulary import Vocabulary
 # ruff: noqa: RUF001
 
 _CODE_WORDS = Vocabulary.build(
-    [*wording.NOT_CODE_TERMS, *wording.NOT_CODE_WORDS],
+    [*wording.NOT_CODE_TERMS, *wording.NOT_CODE_TERMS_MORE, *wording.NOT_CODE_WORDS],
     [*wording.CODE_TERMS, *wording.CODE_WORDS],
     wording.CODE_HINT_TERMS,
     whole_words=[*wording.NOT_CODE_WORDS, *wording.CODE_WORDS],
@@ -56,9 +56,14 @@ def is_excluded(text: str, lowered: str, start: int, end: int) -> bool:
     return end - start == 5 and _STATE_ZIP.search(text[max(0, start - 4) : start]) is not None
 
 
+# What `context_score` gives a number named as something else right before it.
+NAMED = -1000.0
+
+
 def context_score(lowered: str, start: int, end: int) -> float:
     """Points for code words nearby (more in the same sentence), minus points for order,
-    money, phone, address and quantity words when they are nearer than any code word."""
+    money, phone, address and quantity words when they are nearer than any code word;
+    `NAMED` when such a word stands right before it."""
     window = lowered[max(0, start - 160) : start]
     nearest: dict[str, tuple[int, bool]] = {}
     for kind, _, word_end in _CODE_WORDS.find(window):
@@ -79,6 +84,10 @@ def context_score(lowered: str, start: int, end: int) -> float:
     penalty = 0.0
     if "no" in nearest and (closest_yes is None or nearest["no"][0] <= closest_yes):
         penalty = _near(nearest["no"], same=((30, 6.0), (60, 3.0)), other=((30, 6.0), (60, 3.0)))
+    if penalty >= 6.0:
+        # Named as something else right here ("order 332880"): not a code, wherever else
+        # the same number appears.
+        return NAMED
     bonus = max(before, after) + (0.5 if before and after else 0.0)
     return bonus - penalty - after_penalty
 
@@ -111,6 +120,34 @@ def _near(
         if distance <= limit:
             return points
     return 0.0
+
+
+def is_word(text: str, letters: str) -> bool:
+    """Whether capitals are a word: one of the code words, or written in small letters
+    elsewhere in the text ("WELCOME" next to "Welcome")."""
+    lowered = letters.lower()
+    if any(True for _ in _CODE_WORDS.find(lowered)):
+        return True
+    return lowered in text or lowered.capitalize() in text
+
+
+def announces_code(lowered: str) -> float:
+    """How strongly a short text (a subject) speaks of a code: 2 for a code word ("Your
+    verification code"), 1 for a hint ("Sign-in to Acme"), 0 for none or for an order."""
+    kinds = {kind for kind, _, _ in _CODE_WORDS.find(lowered[:300])}
+    if "no" in kinds:
+        return 0.0
+    return 2.0 if "yes" in kinds else 1.0 if "hint" in kinds else 0.0
+
+
+def ends_label(text: str, start: int, end: int) -> bool:
+    """The token is the value after a label's colon and ends its line or sentence
+    ("Code de connexion: MMB4QQ"), the way codes are laid out in templates."""
+    before = text[max(0, start - 2) : start].rstrip(" \t")
+    if not before.endswith((":", "：")):
+        return False
+    after = text[end : end + 2]
+    return not after or after[0] in "\n.!。" or after.startswith(("\r", " \n"))
 
 
 def alone_on_line(text: str, start: int, end: int) -> bool:

@@ -11,7 +11,15 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from tempmail.codecontext import alone_on_line, context_score, is_excluded
+from tempmail.codecontext import (
+    NAMED,
+    alone_on_line,
+    announces_code,
+    context_score,
+    ends_label,
+    is_excluded,
+    is_word,
+)
 from tempmail.mailtext import URL
 from tempmail.reading.normalize import normalize
 
@@ -23,8 +31,20 @@ MAX_TOKENS = 2_000
 MAX_CANDIDATES = 100
 CODE_THRESHOLD = 5.0
 
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
-_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z-]{0,12}\d)[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+")
+# An address is found from its "@" (a pattern that starts with the local part would be
+# tried at every position of the text), then its local part is taken from just before it.
+_EMAIL_DOMAIN = re.compile(r"@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
+_LOCAL_PART = re.compile(r"[\w.+-]{1,64}+$")
+# A token with a digit, or an upper-case word or group of words of letters only: RFC 8628
+# user codes ("HZNZ-GDWH") and letter codes ("KXQMZT") have no digit.
+# The pattern opens with a character class so that re skips quickly to the next digit or
+# capital instead of trying every position; codes never start with a small letter.
+_TOKEN = re.compile(
+    r"[0-9A-Z](?<![A-Za-z0-9].)"
+    r"(?:(?<=\d)|(?=[A-Za-z-]{0,12}\d)|(?=[A-Z]{3,7}+(?:-[A-Z]{3,8}+)?+(?![A-Za-z0-9-])))"
+    r"[A-Za-z0-9]*+(?:-[A-Za-z0-9]++)*+"
+)
+_VOWELS = frozenset("AEIOUY")
 _LEADING_LETTERS = re.compile(r"[A-Z]*+")
 
 
@@ -36,12 +56,17 @@ class _Candidate:
     shape: float
 
 
-def find_codes(texts: Iterable[str]) -> list[str]:
+def find_codes(subject: str, bodies: Iterable[str]) -> list[str]:
     """Codes scoring at least `CODE_THRESHOLD`, best first, deduplicated; a code seen in
-    several places (subject and body) gains a little."""
+    several places (subject and body) gains a little, but one that is a date part or is named
+    an order (or price, phone...) in any of them is none. A subject that speaks of a code
+    ("Your verification code") vouches for a code shown on its own in the body."""
     best: dict[str, float] = {}
     seen: dict[str, int] = {}
-    for text in texts:
+    announced = announces_code(_prepare(subject).lower()) if subject else 0.0
+    scored: list[tuple[_Candidate, float]] = []
+    lonely: set[str] = set()
+    for index, text in enumerate([subject, *bodies]):
         if not text:
             continue
         prepared = _prepare(text)
@@ -51,12 +76,25 @@ def find_codes(texts: Iterable[str]) -> list[str]:
         for count, candidate in enumerate(_candidates(prepared)):
             if count >= MAX_CANDIDATES:
                 break
-            score = _score(prepared, lowered, candidate)
-            seen[candidate.code] = seen.get(candidate.code, 0) + 1
-            best[candidate.code] = max(best.get(candidate.code, score), score)
-    scored = {code: score + 0.5 * min(seen[code] - 1, 2) for code, score in best.items()}
-    kept = [code for code, score in scored.items() if score >= CODE_THRESHOLD]
-    kept.sort(key=lambda code: -scored[code])
+            score = _score(prepared, lowered, candidate, announced if index else 0.0)
+            scored.append((candidate, score))
+            if index and alone_on_line(prepared, candidate.start, candidate.end):
+                lonely.add(candidate.code)
+    vetoed: set[str] = set()
+    for candidate, score in scored:
+        seen[candidate.code] = seen.get(candidate.code, 0) + 1
+        best[candidate.code] = max(best.get(candidate.code, score), score)
+        if NAMED - 100 < score <= NAMED + 100:
+            vetoed.add(candidate.code)
+    for code in vetoed:
+        best[code] = float("-inf")
+    # The only code-shaped token of the message, shown on a line of its own under a subject
+    # that speaks of signing in, needs no more words around it.
+    if len(best) == 1 and announced and lonely:
+        best[next(iter(best))] += 1.0
+    totals = {code: score + 0.5 * min(seen[code] - 1, 2) for code, score in best.items()}
+    kept = [code for code, score in totals.items() if score >= CODE_THRESHOLD]
+    kept.sort(key=lambda code: -totals[code])
     return kept[:MAX_CODES]
 
 
@@ -67,7 +105,20 @@ def _prepare(text: str) -> str:
         text = text.replace("\uff0c", "\u3001").replace("\u0130", "I")
         text = normalize("NFKC", text)
     text = URL.sub(" | ", text)
-    return _EMAIL.sub(" | ", text) if "@" in text else text
+    return _mask_addresses(text) if "@" in text else text
+
+
+def _mask_addresses(text: str) -> str:
+    pieces: list[str] = []
+    done = 0
+    for match in _EMAIL_DOMAIN.finditer(text):
+        at = match.start()
+        local = _LOCAL_PART.search(text, max(done, at - 64), at)
+        if local is None:
+            continue
+        pieces += [text[done : local.start()], " | "]
+        done = match.end()
+    return "".join(pieces) + text[done:] if pieces else text
 
 
 def _candidates(text: str) -> Iterator[_Candidate]:
@@ -105,6 +156,8 @@ def _shape(token: str) -> tuple[str, float] | None:
     """The code a token stands for and how code-like its shape is, or None for no code."""
     parts = token.split("-")
     joined = "".join(parts)
+    if joined.isalpha():
+        return _letters_shape(token, parts)
     if len(parts) == 1:
         if token.isdigit():
             return (token, _digit_shape(token)) if 4 <= len(token) <= 8 else None
@@ -131,6 +184,22 @@ def _shape(token: str) -> tuple[str, float] | None:
     return None
 
 
+def _letters_shape(token: str, parts: list[str]) -> tuple[str, float] | None:
+    """Letter-only codes: groups of capitals, most convincing without vowels, as in the
+    RFC 8628 user-code alphabet; a single run of capitals must be six letters or more with at
+    most two vowels, as shouted words ("ACCOUNT", "WELCOME") have more."""
+    if not token.isascii():
+        return None
+    vowels = sum(char in _VOWELS for char in token)
+    if len(parts) == 2:
+        if not (3 <= len(parts[0]) <= 5 and 3 <= len(parts[1]) <= 5) or vowels > 2:
+            return None
+        return token, 1.5 if vowels == 0 else 0.5
+    if len(token) < 6 or vowels > 2:
+        return None
+    return token, 0.5 if vowels <= 1 else -0.5
+
+
 def _digit_shape(digits: str) -> float:
     return {4: 0.5, 6: 1.5}.get(len(digits), 1.0) - (4.0 if _is_year(digits) else 0.0)
 
@@ -138,7 +207,7 @@ def _digit_shape(digits: str) -> float:
 def _alnum_shape(token: str) -> float:
     # A word then digits ("SPRING30", "WELCOME10") is how promotions are spelled.
     letters = _LEADING_LETTERS.match(token)
-    wordy = letters is not None and len(letters.group()) >= 4
+    wordy = letters is not None and len(letters.group()) >= 4 and token[letters.end() :].isdigit()
     return (1.0 if 6 <= len(token) <= 8 else 0.5) - (2.0 if wordy else 0.0)
 
 
@@ -156,12 +225,17 @@ def _is_year(digits: str) -> bool:
     return len(digits) == 4 and digits[:2] in ("19", "20")
 
 
-def _score(text: str, lowered: str, candidate: _Candidate) -> float:
-    """How likely the candidate is the message's one-time code."""
+def _score(text: str, lowered: str, candidate: _Candidate, announced: float) -> float:
+    """How likely the candidate is the message's one-time code: its shape, the words around
+    it and where it stands (alone on its line, or as the value after a label's colon)."""
     start, end = candidate.start, candidate.end
     if is_excluded(text, lowered, start, end):
         return float("-inf")
+    if candidate.code.isalpha() and is_word(text, candidate.code):
+        return float("-inf")
     score = candidate.shape + context_score(lowered, start, end)
     if alone_on_line(text, start, end):
-        score += 1.5
+        score += 1.5 + announced
+    elif ends_label(text, start, end):
+        score += 1.0
     return score

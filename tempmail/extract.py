@@ -25,13 +25,15 @@ from __future__ import annotations
 import msgspec
 
 from tempmail.codes import MAX_CODES, find_codes
-from tempmail.links import MAX_LINKS, Link, collect_links
+from tempmail.links import MAX_LINKS, Link, collect_links, is_notice
 from tempmail.mailtext import MAX_LINK_TEXT, bare_links, read_html
 
 # The limits callers see in results are part of the interface, wherever they are enforced.
 __all__ = ["MAX_CODES", "MAX_LINKS", "MAX_LINK_TEXT", "MAX_SCAN", "Extracted", "Link", "extract"]
 
 MAX_SCAN = 200_000
+# A mail says what it is for in its subject and first lines.
+OPENING = 400
 
 
 class Extracted(msgspec.Struct, frozen=True):
@@ -45,8 +47,9 @@ def extract(subject: str, text: str, html: str) -> Extracted:
     """Find one-time codes and links in a message's subject, text part and HTML part."""
     subject, text, markup = _bounded(subject), _bounded(text), _bounded(html)
     visible, html_links = read_html(markup)
-    codes = find_codes([subject, text, visible])
-    links = collect_links([*html_links, *bare_links(text)])
+    codes = find_codes(subject, [text, visible])
+    opening = f"{subject}\n{text[:OPENING]}\n{visible[:OPENING]}"
+    links = collect_links([*html_links, *bare_links(text)], notice=is_notice(opening))
     return Extracted(codes=codes, links=links)
 
 

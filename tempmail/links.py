@@ -1,7 +1,11 @@
 """The message's links, deduplicated, and which of them is the verification link.
 
-Owns `Link` and the verdict on each occurrence that `mailtext.py` finds: its anchor text, its
-URL and, when the anchor says nothing, the words just before it are weighed together.
+Owns `Link` and the verdict on each occurrence that `mailtext.py` finds. Its anchor text, the
+path and query of its URL, the clause just before it and the one just after it are weighed
+together; the host name never decides (a site called `mastodon.online` sends real confirm
+links). The mail's purpose is the last word: in a notice that something already happened
+("your password was changed", "this address already has an account"), a "reset your
+password" link is a remedy, not the link the reader is waiting for.
 """
 
 from __future__ import annotations
@@ -20,8 +24,19 @@ MAX_RAW_LINKS = 500
 LINK_THRESHOLD = 3
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
-_LINK_WORDS = Vocabulary.build(wording.LINK_NOT_TERMS, wording.LINK_TERMS, wording.LINK_HINT_TERMS)
-_URL_WORDS = Vocabulary.build(wording.URL_NOT_TERMS, wording.URL_TERMS, wording.URL_HINT_TERMS)
+_CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
+_LINK_WORDS = Vocabulary.build(
+    wording.LINK_NOT_TERMS,
+    [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
+    wording.LINK_HINT_TERMS,
+)
+_URL_WORDS = Vocabulary.build(
+    wording.URL_NOT_TERMS, [*wording.URL_TERMS, *wording.URL_RESET_TERMS], wording.URL_HINT_TERMS
+)
+# Only the verify / confirm / activate words, for links in notices.
+_CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
+_NOTICE_WORDS = Vocabulary.build((), wording.NOTICE_TERMS, ())
+_ASSETS = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".svg", ".css", ".js", ".ico")
 
 
 class Link(msgspec.Struct, frozen=True):
@@ -32,7 +47,13 @@ class Link(msgspec.Struct, frozen=True):
     verification: bool
 
 
-def collect_links(occurrences: Iterable[RawLink]) -> list[Link]:
+def is_notice(opening: str) -> bool:
+    """Whether a mail's subject and opening say something already happened (a password
+    changed, an account that already exists or does not exist)."""
+    return "yes" in _NOTICE_WORDS.kinds(opening.lower())
+
+
+def collect_links(occurrences: Iterable[RawLink], notice: bool = False) -> list[Link]:
     """Links deduplicated by URL, verification links first, each group in document order.
 
     A URL counts as verification if any of its occurrences does (a button and the same URL
@@ -47,48 +68,65 @@ def collect_links(occurrences: Iterable[RawLink]) -> list[Link]:
         if not texts.get(url):
             texts[url] = occurrence.text
         if not verified.get(url):
-            verified[url] = _is_verification(occurrence)
+            verified[url] = _is_verification(occurrence, notice)
     links = [Link(url=url, text=texts[url], verification=verified[url]) for url in texts]
     links.sort(key=lambda link: not link.verification)
     return links[:MAX_LINKS]
 
 
-def _is_verification(link: RawLink) -> bool:
+def _is_verification(link: RawLink, notice: bool) -> bool:
     """Whether one occurrence of a link looks like the verify/confirm/reset/magic link."""
-    if _is_social_or_asset(link.url):
+    path = _path(link.url)
+    if path.split("?", 1)[0].endswith(_ASSETS):
         return False
-    url_kinds = _URL_WORDS.kinds(link.url[link.url.find("//") + 2 :].lower())
-    text_kinds = _LINK_WORDS.kinds(link.text.lower())
+    url_kinds = _URL_WORDS.kinds(path)
+    text = link.text.lower()
+    text_kinds = _LINK_WORDS.kinds(text)
     if "no" in url_kinds or "no" in text_kinds:
         return False
+    generic = is_generic(link.text)
     score = 3 if "yes" in text_kinds else 1 if "hint" in text_kinds else 0
     score += 2 if "yes" in url_kinds else 1 if "hint" in url_kinds else 0
-    if is_generic(link.text):
-        context = link.context.lower()
-        if "no" in _LINK_WORDS.kinds(context[-40:]):
-            return False
-        context_kinds = _LINK_WORDS.kinds(context[-100:])
+    if _has_token(path):
+        # A one-use token under a sign-in or auth path is a magic link.
+        score += 2 if url_kinds == {"hint"} else 1
+    reads_context = generic or not text_kinds
+    # The clauses around a link add at most 2: skip reading them when that cannot reach the
+    # threshold, as for most links in a newsletter.
+    if score + (2 if reads_context else 0) < LINK_THRESHOLD:
+        return False
+    before, after = "", ""
+    if reads_context or notice:
+        before, after = link.before().lower()[-100:], link.after().lower()[:80]
+    if generic and "no" in _LINK_WORDS.kinds(before[-40:] + " \n " + after[:40]):
+        return False
+    if reads_context:
+        context_kinds = _LINK_WORDS.kinds(before + " \n " + after)
         score += 2 if "yes" in context_kinds else 1 if "hint" in context_kinds else 0
-    if _has_token(link.url):
-        score += 1
-    return score >= LINK_THRESHOLD
+    if score < LINK_THRESHOLD:
+        return False
+    if notice:
+        # Not the path: reset pages are often named ".../reset/confirm/...".
+        said = text + " \n " + before + " \n " + after
+        return "yes" in _CONFIRM_WORDS.kinds(said)
+    return True
 
 
-def _has_token(url: str) -> bool:
-    """Whether the path or query carries a long random-looking value, as one-use links do."""
+def _path(url: str) -> str:
+    """The URL after its host, lower-cased and without campaign parameters: what the site
+    chose to say about the link ("utm_source=activation" names a campaign, not the link)."""
     rest = url[url.find("//") + 2 :]
     slash = rest.find("/")
-    for match in _URL_TOKEN.finditer(rest[slash:] if slash >= 0 else ""):
+    query = rest.find("?")
+    cut = min(index for index in (slash, query, len(rest)) if index >= 0)
+    path = rest[cut:].lower()
+    return _CAMPAIGN.sub("", path) if "utm_" in path else path
+
+
+def _has_token(path: str) -> bool:
+    """Whether the path or query carries a long random-looking value, as one-use links do."""
+    for match in _URL_TOKEN.finditer(path):
         value = match.group()
         if any(char.isdigit() for char in value) and any(char.isalpha() for char in value):
             return True
     return False
-
-
-def _is_social_or_asset(url: str) -> bool:
-    rest = url[url.find("//") + 2 :]
-    host = re.split(r"[/?#:]", rest, maxsplit=1)[0].lower()
-    if any(label in wording.SOCIAL_HOSTS for label in host.split(".")[:-1]):
-        return True
-    path = rest[len(host) :].split("?", 1)[0].lower()
-    return path.endswith((".png", ".gif", ".jpg", ".jpeg", ".webp", ".svg", ".css", ".js"))

@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from tempmail.wording import GENERIC_ANCHORS
 
 MAX_LINK_TEXT = 200
+# How far before and after a link its clauses are looked for.
+_WINDOW = 200
+# A clause ends at a line or block break or at a sentence's end.
+_CLAUSE_MARKS = ("\n", "\ue000", ". ", "! ", "? ", "。", "\uff01", "\uff1f", ".\n", ".\ue000")
+_SPACE_OR_MARK = " \t\r\n\ue000"
 MAX_URL = 2048
 MAX_TAGS = 20_000
 
@@ -36,19 +41,40 @@ _ATTRIBUTE = re.compile(r"""(?i)\b(href|alt)\s*+=\s*+(?:"([^"]*+)"|'([^']*+)'|([
 _SPACES = re.compile(r"\s++")
 _BLOCKS = re.compile(f" ?+(?:{_BLOCK_MARK} ?+)++")
 # A URL written out in text; `codes.py` masks the same matches before looking for codes.
-URL = re.compile(r"(?i)\bhttps?://[!#-;=?-\[\]-~]++")
+# Latin and Cyrillic letters count (internationalised host names and paths); CJK does not, as
+# CJK text runs on right after a URL.
+# It opens with a character class, not `\b`, so that re skips ahead to the next "h" quickly.
+URL = re.compile(r"[hH](?<!\w[hH])(?i:ttps?://)[!#-;=?-\[\]-~\u00c0-\u024f\u0400-\u04ff]++")
 _URL_TRAILER = ".,;:!?'\"*>]}"
 
 
 @dataclass
 class RawLink:
-    """One occurrence of a URL: an anchor, or a URL written out in text (`text` is "")."""
+    """One occurrence of a URL: an anchor, or a URL written out in text (`text` is "").
+
+    `source` is the text the link stands in (the HTML's text with block marks, or the text
+    part) and `position`/`end` where; `before()` and `after()` read the clauses around it
+    only when a judge asks, as most links are decided by their own text and URL."""
 
     url: str
     text: str
-    context: str
     position: int
     anchor: bool
+    end: int = 0
+    source: str = ""
+
+    def before(self) -> str:
+        """The clause leading up to the link ("Please go to the following page:")."""
+        window = self.source[max(0, self.position - _WINDOW) : self.position]
+        window = window.rstrip(_SPACE_OR_MARK)
+        cut = max(window.rfind(mark) for mark in _CLAUSE_MARKS)
+        return " ".join(window[cut + 1 :].split())
+
+    def after(self) -> str:
+        """The clause from the link on ("... to reset your password.")."""
+        window = self.source[self.end : self.end + _WINDOW].lstrip(_SPACE_OR_MARK)
+        ends = [index for index in map(window.find, _CLAUSE_MARKS) if index >= 0]
+        return " ".join(window[: min(ends) + 1 if ends else len(window)].split())
 
 
 @dataclass
@@ -98,6 +124,8 @@ def read_html(markup: str) -> tuple[str, list[RawLink]]:
     if anchor is not None:
         anchors.append(_finish_anchor(anchor, pieces))
     raw = "".join(pieces)
+    for link in anchors:
+        link.source = raw
     links = [link for link in anchors if link.url] + list(bare_links(raw))
     links.sort(key=lambda link: (link.position, not link.anchor))
     visible = _BLOCKS.sub("\n", _SPACES.sub(" ", raw)).strip()
@@ -113,16 +141,13 @@ def _attribute(attributes: str, name: str) -> str:
 
 
 def _finish_anchor(anchor: _Anchor, pieces: list[str]) -> RawLink:
-    text = _collapse("".join(pieces[anchor.first_piece :]))
+    inside = "".join(pieces[anchor.first_piece :])
+    text = _collapse(inside)
     if not text:
         text = " ".join(alt for alt in anchor.alts if alt)
     text = text[:MAX_LINK_TEXT]
-    context = ""
-    if is_generic(text):
-        before = "".join(pieces[max(0, anchor.first_piece - 50) : anchor.first_piece])
-        context = _collapse(before[-400:])[-120:]
     url = anchor.href if _is_web_url(anchor.href) else ""
-    return RawLink(url, text, context, anchor.start, anchor=True)
+    return RawLink(url, text, anchor.start, anchor=True, end=anchor.start + len(inside))
 
 
 def _collapse(text: str) -> str:
@@ -134,8 +159,8 @@ def bare_links(text: str) -> Iterator[RawLink]:
     for match in URL.finditer(text):
         url = _trim_url(match.group())
         if _is_web_url(url):
-            context = _collapse(text[max(0, match.start() - 400) : match.start()])[-120:]
-            yield RawLink(url, "", context, match.start(), anchor=False)
+            start = match.start()
+            yield RawLink(url, "", start, anchor=False, end=start + len(url), source=text)
 
 
 def _trim_url(url: str) -> str:

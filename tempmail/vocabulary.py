@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 _Tree: TypeAlias = dict[str, "_Tree"]
+# Scripts written without spaces: a Latin word inside them still stands alone.
+_CJK_OR_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff66-\uff9f]")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,12 @@ def _tree_pattern(node: _Tree) -> str:
 
 
 def _stands_alone(text: str, start: int, end: int) -> bool:
+    """No letter or digit of the same script touches the term: "PIN" stands alone in
+    "your PIN:" and in "あなたのOTPは", not in "shopping"."""
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
-    return not (before.isalnum() or after.isalnum())
+    return not (_joins(before) or _joins(after))
+
+
+def _joins(char: str) -> bool:
+    return char.isalnum() and (char.isascii() or not _CJK_OR_KANA.match(char))

@@ -16,6 +16,7 @@ from tempmail.extract import MAX_CODES, MAX_LINK_TEXT, MAX_LINKS, Extracted, Lin
 # ruff: noqa: RUF001
 
 CORPUS = Path(__file__).parent / "fixtures" / "verification"
+RENDERED = Path(__file__).parent / "fixtures" / "rendered"
 LANGUAGES = {"en", "de", "fr", "es", "pt", "zh", "ja", "ko", "ru"}
 
 # Set-based, micro-averaged over the corpus: a returned code (or flagged link) is a true
@@ -39,6 +40,51 @@ class Fixture(msgspec.Struct, forbid_unknown_fields=True):
     html: str
     expected_codes: list[str]
     expected_verification_links: list[str]
+
+
+class Rendered(msgspec.Struct, forbid_unknown_fields=True):
+    source: str
+    lang: str
+    subject: str
+    text: str
+    html: str
+    expected_codes: list[str]
+    expected_verification_links: list[str]
+
+
+# Floors for the rendered corpus (fixtures/rendered/README.md): other projects' real templates
+# and translations, split by project before the extractor ran on them.
+# - Before any tuning: dev codes P 1.00 R 0.64, links P 0.93 R 0.55; heldout codes P 0.72
+#   R 0.37, links P 0.65 R 0.63.
+# - Tuned on dev only, then heldout measured once, blind: codes P 0.58 R 0.80, links P 0.67
+#   R 0.96 (dev: codes 1.00/1.00, links 1.00/1.00).
+# - Its misses were then studied (so "heldout" is no longer unseen): general fixes (notice
+#   words in more languages, a number named an order anywhere is no code, the subject and a
+#   code alone on its line, account-settings paths, Latin code words inside CJK text) give
+#   heldout codes P 0.97 R 0.94, links P 0.98 R 0.98; dev codes 1.00/1.00, links 1.00/1.00.
+# - "heldout2" (django-registration-redux, 66 mails in 33 languages) was rendered after that
+#   and measured once, blind, with the same rules: links P 1.00 R 1.00, no code returned.
+RENDERED_FLOORS = {
+    "dev": {
+        "code precision": 0.97,
+        "code recall": 0.97,
+        "link precision": 0.97,
+        "link recall": 0.97,
+    },
+    "heldout": {
+        "code precision": 0.95,
+        "code recall": 0.88,
+        "link precision": 0.95,
+        "link recall": 0.95,
+    },
+    "heldout2": {
+        "code precision": 0.98,
+        "code recall": 0.98,
+        "link precision": 0.95,
+        "link recall": 0.95,
+    },
+}
+HALVES = ("dev", "heldout", "heldout2")
 
 
 def load_corpus() -> dict[str, Fixture]:
@@ -109,6 +155,80 @@ def test_corpus_precision_and_recall() -> None:
     assert figures["link recall"] >= LINK_RECALL_FLOOR, figures
 
 
+def measure(mails: dict[str, Rendered]) -> tuple[dict[str, float], list[str]]:
+    """Micro-averaged code and link precision and recall, and the mails that differ."""
+    counts = dict.fromkeys(
+        ("code_hits", "codes", "code_expected", "link_hits", "links", "link_expected"), 0
+    )
+    misses = []
+    for name, mail in mails.items():
+        found = extract(mail.subject, mail.text, mail.html)
+        codes, expected_codes = set(found.codes), set(mail.expected_codes)
+        flagged = {link.url for link in found.links if link.verification}
+        expected_links = set(mail.expected_verification_links)
+        counts["code_hits"] += len(codes & expected_codes)
+        counts["codes"] += len(codes)
+        counts["code_expected"] += len(expected_codes)
+        counts["link_hits"] += len(flagged & expected_links)
+        counts["links"] += len(flagged)
+        counts["link_expected"] += len(expected_links)
+        if codes != expected_codes or flagged != expected_links:
+            misses.append(f"{name}: codes {sorted(codes)} links {sorted(flagged)}")
+    figures = {
+        "code precision": ratio(counts["code_hits"], counts["codes"]),
+        "code recall": ratio(counts["code_hits"], counts["code_expected"]),
+        "link precision": ratio(counts["link_hits"], counts["links"]),
+        "link recall": ratio(counts["link_hits"], counts["link_expected"]),
+    }
+    return figures, misses
+
+
+def load_rendered(half: str) -> dict[str, Rendered]:
+    return {
+        path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
+        for path in sorted((RENDERED / half).glob("*.toml"))
+    }
+
+
+def test_rendered_corpus_is_varied_and_split_by_project() -> None:
+    halves = {half: load_rendered(half) for half in ("dev", "heldout")}
+    projects = {
+        half: {m.source.split(":")[0] for m in mails.values()} for half, mails in halves.items()
+    }
+    assert not projects["dev"] & projects["heldout"]
+    languages = {
+        m.lang.replace("-", "_").split("_")[0].lower()
+        for mails in halves.values()
+        for m in mails.values()
+    }
+    assert len(languages) >= 20
+    for mails in halves.values():
+        assert len(mails) >= 150
+        assert sum(bool(m.expected_codes) for m in mails.values()) >= 15
+        assert sum(bool(m.expected_verification_links) for m in mails.values()) >= 100
+        assert (
+            sum(not m.expected_codes and not m.expected_verification_links for m in mails.values())
+            >= 100
+        )
+        for name, mail in mails.items():
+            for url in mail.expected_verification_links:
+                assert url in mail.text or url in mail.html.replace("&amp;", "&"), name
+            for code in mail.expected_codes:
+                assert code in mail.text or code in mail.html, name
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_rendered_corpus_precision_and_recall(half: str) -> None:
+    figures, misses = measure(load_rendered(half))
+    print()
+    for label, value in figures.items():
+        print(f"{half} {label:>14}: {value:.3f}")
+    for miss in misses:
+        print("  differs:", miss)
+    for label, floor in RENDERED_FLOORS[half].items():
+        assert figures[label] >= floor, (label, figures)
+
+
 def codes_in(text: str, subject: str = "", html: str = "") -> list[str]:
     return extract(subject, text, html).codes
 
@@ -168,6 +288,66 @@ def test_code_forms(text: str, expected: list[str]) -> None:
     assert codes_in(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Your sign-in code is HZNZ-GDWH. It expires soon.", ["HZNZ-GDWH"], id="rfc8628"
+        ),
+        pytest.param("Enter this code:\n\nKXQMZT\n", ["KXQMZT"], id="letters-own-line"),
+        pytest.param("IMPORTANT: our TERMS changed. Code of conduct. READ MORE", [], id="shouting"),
+        pytest.param("Your code: WELCOME", [], id="word-in-capitals"),
+        pytest.param("Use code SPRING at checkout", [], id="promo-word"),
+        pytest.param("Kod weryfikacyjny: 482913", ["482913"], id="pl"),
+        pytest.param("Il tuo codice di verifica è 482913", ["482913"], id="it"),
+        pytest.param("Uw verificatiecode is 482913", ["482913"], id="nl"),
+        pytest.param("Doğrulama kodunuz: 482913", ["482913"], id="tr"),
+        pytest.param("Ваш код підтвердження: 4829", ["4829"], id="uk"),
+        pytest.param("رمز التحقق الخاص بك هو 482913", ["482913"], id="ar"),
+        pytest.param("Mã xác minh của bạn là 482913", ["482913"], id="vi"),
+        pytest.param("รหัสยืนยันของคุณคือ 482913", ["482913"], id="th"),
+        pytest.param("Ο κωδικός επαλήθευσης είναι 482913", ["482913"], id="el"),
+        pytest.param("קוד האימות שלך: 482913", ["482913"], id="he"),
+        pytest.param("Din verifieringskod är 482913", ["482913"], id="sv"),
+        pytest.param("Vahvistuskoodisi on 482913", ["482913"], id="fi"),
+        pytest.param("Váš ověřovací kód je 482913", ["482913"], id="cs"),
+        pytest.param("Az ellenőrző kódod: 482913", ["482913"], id="hu"),
+        pytest.param("Kode verifikasi Anda adalah 482913", ["482913"], id="id"),
+        pytest.param("आपका सत्यापन कोड 482913 है", ["482913"], id="hi"),
+        pytest.param("کد تأیید شما 482913 است", ["482913"], id="fa"),
+        pytest.param("Ihr Einmal-Token ist 980185", ["980185"], id="token"),
+        pytest.param("Codi de verificació: 657607", ["657607"], id="ca"),
+        pytest.param("あなたのOTPトークンはXVPAGRです", ["XVPAGR"], id="ja-latin-word-in-kana"),
+        pytest.param("您的OTP是482913", ["482913"], id="zh-otp"),
+        pytest.param("Go shopping for 482913 reasons", [], id="pin-inside-a-word"),
+        pytest.param("Invoice number:\n482913\nTotal: 19.99 EUR", [], id="invoice-own-line"),
+    ],
+)
+def test_code_shapes_and_languages(text: str, expected: list[str]) -> None:
+    assert codes_in(text) == expected
+
+
+def test_a_hash_mark_does_not_veto_a_code_named_elsewhere() -> None:
+    text = "739201 is your Quillbox login code.\n\n@quillbox.example.com #739201\n"
+    assert codes_in(text, subject="739201 is your Quillbox login code") == ["739201"]
+    order = "Thanks! We confirm your order 332880.\nWe received 332880 and will ship it soon."
+    assert codes_in(order, subject="Confirmation of order 332880") == []
+
+
+def test_campaign_parameters_say_nothing_about_a_link() -> None:
+    html = (
+        "<a href='https://example.com/?utm_source=activation'><img alt='Roamly'></a>"
+        " <a href='https://example.com/login'>Log in</a>"
+    )
+    assert [link.verification for link in extract("", "", html).links] == [False, False]
+
+
+def test_a_code_alone_is_vouched_for_by_the_subject() -> None:
+    assert codes_in("\n482913\n", subject="Your verification code") == ["482913"]
+    assert codes_in("\n482913\n", subject="Weekly digest") == []
+    assert codes_in("Hi,\nthe latest issue\n2026\n", subject="Your verification code") == []
+
+
 def test_code_in_subject_and_html_cells() -> None:
     assert codes_in("", subject="739201 is your Quillbox login code") == ["739201"]
     cells = "<p>Your code:</p><table><tr><td>3</td><td>0</td><td>5</td><td>7</td></tr></table>"
@@ -224,7 +404,7 @@ def test_link_shape_and_order() -> None:
         ("Unsubscribe", "https://example.com/verify/unsubscribe?t=Ab12Cd34Ef56Gh78"),
         ("View in browser", "https://example.com/email/confirm-view?t=Ab12Cd34Ef56Gh78"),
         ("Privacy policy", "https://example.com/privacy"),
-        ("Facebook", "https://facebook.example.com/confirm"),
+        ("Facebook", "https://facebook.example.com/acme"),
         ("Help: why verify?", "https://example.com/help/verify"),
         ("Log in", "https://example.com/login"),
     ],
@@ -232,6 +412,84 @@ def test_link_shape_and_order() -> None:
 def test_links_that_are_never_verification(anchor: str, href: str) -> None:
     html = f"<p>Please verify your email address.</p><a href='{href}'>{anchor}</a>"
     assert [link.verification for link in extract("", "", html).links] == [False]
+
+
+def test_host_name_never_disqualifies() -> None:
+    html = (
+        "<p>Welcome to the federation!</p><a href='https://mastodon.online/auth/confirmation"
+        "?confirmation_token=abcDEF123456ghiJKL'>Verify e-mail address</a>"
+    )
+    assert [link.verification for link in extract("Confirm", "", html).links] == [True]
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "html"),
+    [
+        pytest.param(
+            "No account found",
+            "We could not find an account for this email. Try a different address or sign up:"
+            "\nhttps://example.com/password/forgot\n",
+            "",
+            id="no-account",
+        ),
+        pytest.param(
+            "Account already exists",
+            "Someone tried to sign up with this email, but an account already exists. If you "
+            "forgot your password, reset it here: https://example.com/password/reset?t=Ab12Cd34Ef56Gh78",
+            "",
+            id="already-exists",
+        ),
+        pytest.param(
+            "Your password was changed",
+            "",
+            "<p>Your password was changed.</p><p>If this was not you, <a href="
+            "'https://example.com/reset?t=Ab12Cd34Ef56Gh78'>reset your password</a>.</p>",
+            id="password-changed",
+        ),
+        pytest.param(
+            "Passwort geändert",
+            "Ihr Passwort wurde geändert. Waren Sie das nicht? Setzen Sie es hier zurück:\n"
+            "https://example.de/passwort/zuruecksetzen?t=Ab12Cd34Ef56Gh78\n",
+            "",
+            id="password-changed-de",
+        ),
+    ],
+)
+def test_notices_have_no_verification_link(subject: str, text: str, html: str) -> None:
+    assert [link.verification for link in extract(subject, text, html).links] == [False]
+
+
+def test_a_confirm_link_in_a_change_notice_still_counts() -> None:
+    text = (
+        "You have changed your e-mail address. To confirm this change, click the link below:\n"
+        "https://forum.example.org/options/confirm-email-change/Xw81kqPz0a/\n"
+    )
+    found = extract("Your e-mail address has been changed", text, "")
+    assert [link.verification for link in found.links] == [True]
+
+
+@pytest.mark.parametrize(
+    ("anchor", "href", "before"),
+    [
+        ("Conferma indirizzo email", "https://example.it/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Bevestig je e-mailadres", "https://example.nl/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Potwierdź adres e-mail", "https://example.pl/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("E-postamı onayla", "https://example.com.tr/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Підтвердити пошту", "https://example.ua/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Подтвердите адрес", "https://example.ru/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("تأكيد البريد الإلكتروني", "https://example.sa/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("パスワードをリセット", "https://example.jp/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Bekräfta e-post", "https://example.se/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Xác nhận email", "https://example.vn/a?t=Ab12Cd34Ef56Gh78", ""),
+        ("Hier klicken", "https://example.de/a/Ab12Cd34Ef56Gh78", "Um Ihr Konto zu aktivieren,"),
+        ("this link", "https://example.com/a/Ab12Cd34Ef56Gh78", "Use"),
+    ],
+)
+def test_verification_links_in_many_languages(anchor: str, href: str, before: str) -> None:
+    html = f"<p>{before} <a href='{href}'>{anchor}</a> to reset your password.</p>"
+    if before != "Use":
+        html = f"<p>{before} <a href='{href}'>{anchor}</a></p>"
+    assert [link.verification for link in extract("", "", html).links] == [True]
 
 
 def test_links_are_capped() -> None:
@@ -260,6 +518,12 @@ def hostile_inputs() -> list[tuple[str, str]]:
         ("surrogates", "\ud800code 482913\udfff" * 5_000),
         ("nul", "\x00<a href='https://example.com/\x00'>\x00</a>" * 5_000),
         ("entities", "&#" * 100_000 + "&#x110000;&#99999999999;"),
+        ("at-signs", "user.name+tag@mail.example.org " * 6_000 + "@" * 50_000),
+        ("capitals", "HZNZ-GDWH BCDFGH " * 12_000),
+        (
+            "links-with-context",
+            "Please confirm: https://example.com/c/Ab12Cd34Ef56Gh78 now. " * 3_000,
+        ),
     ]
 
 
