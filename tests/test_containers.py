@@ -21,6 +21,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "compose.yaml"
 COMPOSE_CLUSTER = ROOT / "compose.cluster.yaml"
 HAPROXY_CONFIG = ROOT / "deploy" / "compose" / "haproxy.cfg"
+STAND_INS = Path(__file__).resolve().parent / "containers"
 K8S = ROOT / "deploy" / "k8s"
 
 BASE_IMAGE = "localhost/tempmail-test-base:bookworm-python3-venv"
@@ -881,3 +883,162 @@ def test_compose_single_node_runs(podman: Podman, image: str, docker_host: str) 
         assert httpx.get(url, headers=headers, timeout=10).json()["count"] == 2
     finally:
         _run([*compose, "down", "--volumes"], environment=environment, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def stand_in_images(podman: Podman, base_image: str) -> dict[str, str]:
+    """PostgreSQL, Redis and HAProxy images from Debian's packages, standing in for the official
+    ones that cannot be pulled here (the build reaches only Debian's archive)."""
+    images = {}
+    for service in ("postgres", "redis", "haproxy"):
+        tag = f"localhost/tempmail-test-{service}:latest"
+        podman.run(
+            "build",
+            "--network=host",
+            "--build-arg",
+            f"BASE_IMAGE={base_image}",
+            "--file",
+            str(STAND_INS / f"{service}.Dockerfile"),
+            "--tag",
+            tag,
+            str(STAND_INS),
+            timeout=900,
+        )
+        images[f"{service.upper()}_IMAGE"] = tag
+    return images
+
+
+class HealthPump:
+    """Runs the containers' health checks, as the Docker engine would on its own.
+
+    podman schedules health checks with systemd timers, which this host has not, so without
+    this nothing turns healthy and Compose's `condition: service_healthy` waits forever.
+    """
+
+    def __init__(self, podman: Podman, project: str) -> None:
+        self._podman = podman
+        self._project = project
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+
+    def __enter__(self) -> HealthPump:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def _pump(self) -> None:
+        while not self._stop.wait(1.0):
+            names = self._podman.status(
+                "ps",
+                "--filter",
+                f"label=com.docker.compose.project={self._project}",
+                "--format",
+                "{{.Names}}",
+            ).stdout.split()
+            for name in names:
+                self._podman.status("healthcheck", "run", name, timeout=30)
+
+
+def test_compose_cluster_runs(
+    podman: Podman, image: str, stand_in_images: dict[str, str], docker_host: str
+) -> None:
+    project = f"tempmail-test-{uuid.uuid4().hex[:8]}"
+    smtp_port, alternate_port, http_port = _free_port(), _free_port(), _free_port()
+    environment = (
+        _clean_environment()
+        | podman.environment
+        | stand_in_images
+        | keys.generate()
+        | {
+            "DOCKER_HOST": docker_host,
+            "IMAGE": image,
+            "POSTGRES_PASSWORD": uuid.uuid4().hex,
+            "SMTP_PORT": str(smtp_port),
+            "SMTP_ALT_PORT": str(alternate_port),
+            "HTTP_PORT": str(http_port),
+            "TEMPMAIL_DOMAINS": "cluster.test",
+        }
+    )
+    compose = [
+        _require("docker-compose"),
+        "--project-name",
+        project,
+        "--file",
+        str(COMPOSE_CLUSTER),
+    ]
+    http = f"http://127.0.0.1:{http_port}"
+    try:
+        with HealthPump(podman, project):
+            up = _run(
+                [*compose, "up", "--detach", "--no-build"], environment=environment, timeout=600
+            )
+        assert up.returncode == 0, up.stderr[-3000:]
+        # Every service came up at the first try (Compose v1 counts a container caught between
+        # two crashes as healthy, so the gating alone proves nothing), in the gated order.
+        started = {}
+        for service in ("postgres", "redis", "tempmail-1", "tempmail-2", "haproxy"):
+            name = f"{project}_{service}_1"
+            (state,) = json.loads(podman.run("container", "inspect", name))
+            assert state["RestartCount"] == 0, podman.logs(name)[-3000:]
+            started[service] = state["State"]["StartedAt"]
+        assert started["postgres"] < started["tempmail-1"] < started["tempmail-2"]
+        assert started["redis"] < started["tempmail-1"]
+        assert started["tempmail-2"] < started["haproxy"]
+        _wait_healthy(http)
+
+        inbox = httpx.post(f"{http}/api/v1/inboxes", json={}, timeout=10).json()
+        assert inbox["address"].endswith("@cluster.test")
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+            assert smtp.send_message(_message(inbox["address"])) == {}
+        # Both nodes see the inbox and its message: they share the database.
+        for node in ("tempmail-1", "tempmail-2"):
+            answer = podman.run(
+                "exec",
+                f"{project}_{node}_1",
+                "/opt/tempmail/bin/python",
+                "-c",
+                "import sys, urllib.request\n"
+                "request = urllib.request.Request(sys.argv[1], headers={'Authorization': sys.argv[2]})\n"
+                "print(urllib.request.urlopen(request, timeout=10).read().decode())",
+                f"http://127.0.0.1:8000/api/v1/inboxes/{inbox['inbox_id']}/messages",
+                f"Bearer {inbox['token']}",
+            )
+            subjects = [m["subject"] for m in json.loads(answer)["messages"]]
+            assert subjects == ["Container delivery"], node
+
+        # PROXY v2: the nodes see the client's address, not HAProxy's.
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+            smtp.ehlo()
+            smtp.mail("sender@example.com")
+            code, _ = smtp.rcpt("someone@elsewhere.example")
+            assert code == 550
+        (haproxy,) = json.loads(podman.run("container", "inspect", f"{project}_haproxy_1"))
+        (network,) = haproxy["NetworkSettings"]["Networks"].values()
+        logs = podman.logs(f"{project}_tempmail-1_1") + podman.logs(f"{project}_tempmail-2_1")
+        (refusal,) = [line for line in logs.splitlines() if "refused relay" in line]
+        peer = re.search(
+            r"\('([^']+)', \d+\): refused relay to domain 'elsewhere.example'", refusal
+        )
+        assert peer is not None, refusal
+        # HAProxy saw the test's connection to the published port come from the bridge's
+        # gateway (or loopback, by how the port is published); without PROXY the node would
+        # log HAProxy's own address.
+        assert peer[1] != network["IPAddress"]
+        assert peer[1] in {network["Gateway"], "127.0.0.1"}, refusal
+
+        # One node gone: HAProxy sends the next mail to the other, which stores it for everyone.
+        stop = _run([*compose, "stop", "tempmail-1"], environment=environment, timeout=120)
+        assert stop.returncode == 0, stop.stderr[-2000:]
+        with smtplib.SMTP("127.0.0.1", alternate_port, timeout=60) as smtp:
+            assert smtp.send_message(_message(inbox["address"])) == {}
+        listing = httpx.get(
+            f"{http}/api/v1/inboxes/{inbox['inbox_id']}/messages",
+            headers={"Authorization": f"Bearer {inbox['token']}"},
+            timeout=30,
+        )
+        assert listing.json()["count"] == 2
+    finally:
+        _run([*compose, "down", "--volumes"], environment=environment, timeout=180)
