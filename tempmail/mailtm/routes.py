@@ -36,7 +36,7 @@ from tempmail.mailtm import documents
 from tempmail.mailtm.accounts import Accounts, AddressInvalid, PasswordInvalid
 from tempmail.records import Reading
 from tempmail.responses import NO_STORE, encode
-from tempmail.sanitize import Sanitizer
+from tempmail.sanitize import Sanitizer, inline_budget
 from tempmail.settings import Settings
 from tempmail.storage import MessageRow
 
@@ -259,7 +259,7 @@ async def _detail(request: Request, mark_seen: bool) -> Response:
             if item.content_id
         }
         # Programs read these to follow links: remote images stay, scripts never do.
-        return sanitizer.clean(reading.html, inline, True)[0]
+        return sanitizer.clean(reading.html, inline, True, inline_budget(row.size)).html
 
     content, reading, html = await inboxes.open_reading(access, row, render, mark_seen=mark_seen)
     shown = msgspec.structs.replace(row, seen=row.seen or mark_seen)
