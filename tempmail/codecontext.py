@@ -9,6 +9,7 @@ words nearer than any code word.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from tempmail import wording
 from tempmail.vocabulary import Vocabulary
@@ -60,15 +61,47 @@ def is_excluded(text: str, lowered: str, start: int, end: int) -> bool:
 NAMED = -1000.0
 
 
-def context_score(lowered: str, start: int, end: int) -> float:
+class Words:
+    """The code, hint and not-a-code words of a stretch (`first` to `last`) of a lower-cased
+    text, found in one pass, and where its sentences end, so that each candidate looks them
+    up instead of reading its surroundings again."""
+
+    def __init__(self, lowered: str, first: int, last: int) -> None:
+        first = max(0, first)
+        self.found = [
+            (kind, start + first, end + first)
+            for kind, start, end in _CODE_WORDS.find(lowered[first:last])
+        ]
+        self.starts = [start for _, start, _ in self.found]
+        ends = list(_SENTENCE_END.finditer(lowered, first, last))
+        self.sentence_starts = [match.start() for match in ends]
+        self.sentence_ends = [match.end() for match in ends]
+
+    def before(self, start: int, reach: int) -> list[tuple[str, int, int]]:
+        """The words that start at most `reach` before `start` and end by it."""
+        first = bisect_left(self.starts, start - reach)
+        last = bisect_left(self.starts, start)
+        return [word for word in self.found[first:last] if word[2] <= start]
+
+    def after(self, end: int, reach: int) -> list[tuple[str, int, int]]:
+        """The words that start at or after `end` and end within `reach` of it."""
+        first = bisect_left(self.starts, end)
+        last = bisect_left(self.starts, end + reach)
+        return [word for word in self.found[first:last] if word[2] <= end + reach]
+
+    def same_sentence(self, position: int, end: int) -> bool:
+        """No sentence ends between `position` and `end`."""
+        index = bisect_left(self.sentence_starts, position)
+        return index == len(self.sentence_starts) or self.sentence_ends[index] > end
+
+
+def context_score(words: Words, lowered: str, start: int, end: int) -> float:
     """Points for code words nearby (more in the same sentence), minus points for order,
     money, phone, address and quantity words when they are nearer than any code word;
     `NAMED` when such a word stands right before it."""
-    window = lowered[max(0, start - 160) : start]
     nearest: dict[str, tuple[int, bool]] = {}
-    for kind, _, word_end in _CODE_WORDS.find(window):
-        in_sentence = _SENTENCE_END.search(window, word_end) is None
-        nearest[kind] = (len(window) - word_end, in_sentence)
+    for kind, _, word_end in words.before(start, 160):
+        nearest[kind] = (start - word_end, words.same_sentence(word_end, start))
     before = max(
         _near(
             nearest.get("yes"),
@@ -77,7 +110,7 @@ def context_score(lowered: str, start: int, end: int) -> float:
         ),
         _near(nearest.get("hint"), same=((60, 2.5), (160, 1.5)), other=((60, 1.5), (160, 1.0))),
     )
-    after, after_penalty = _after_context(lowered, end)
+    after, after_penalty = _after_context(words, lowered, end)
     closest_yes = min(
         (nearest[kind][0] for kind in ("yes", "hint") if kind in nearest), default=None
     )
@@ -92,19 +125,18 @@ def context_score(lowered: str, start: int, end: int) -> float:
     return bonus - penalty - after_penalty
 
 
-def _after_context(lowered: str, end: int) -> tuple[float, float]:
+def _after_context(words: Words, lowered: str, end: int) -> tuple[float, float]:
     """Points for a code word just after ("482913 is your code"), and a penalty for a street
     or a promotion just after ("2200 Mission Street", "SPRING30 at checkout")."""
-    window = lowered[end : end + 60]
     bonus = 0.0
-    for kind, word_start, _ in _CODE_WORDS.find(window):
+    for kind, word_start, _ in words.after(end, 60):
         if kind == "no":
             break
         if kind == "yes":
-            bonus = 4.0 if word_start <= 40 else 3.0
+            bonus = 4.0 if word_start - end <= 40 else 3.0
             break
         bonus = 2.0
-    return bonus, 4.0 if _AFTER_NOT_CODE.match(window) else 0.0
+    return bonus, 4.0 if _AFTER_NOT_CODE.match(lowered[end : end + 60]) else 0.0
 
 
 def _near(

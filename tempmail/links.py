@@ -22,6 +22,10 @@ from tempmail.vocabulary import Vocabulary
 MAX_LINKS = 50
 MAX_RAW_LINKS = 500
 LINK_THRESHOLD = 3
+# At most this many occurrences are judged, in document order (HTML before the text part);
+# links after them are listed as plain links. A verification mail's link comes among its
+# first: after a view-in-browser link, a logo and a navigation bar at most.
+MAX_JUDGED = 24
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
@@ -61,14 +65,16 @@ def collect_links(occurrences: Iterable[RawLink], notice: bool = False) -> list[
     """
     texts: dict[str, str] = {}
     verified: dict[str, bool] = {}
+    judged = 0
     for count, occurrence in enumerate(occurrences):
-        if count >= MAX_RAW_LINKS:
+        if count >= MAX_RAW_LINKS or (judged >= MAX_JUDGED and len(texts) >= MAX_LINKS):
             break
         url = occurrence.url
         if not texts.get(url):
             texts[url] = occurrence.text
         if not verified.get(url):
-            verified[url] = _is_verification(occurrence, notice)
+            verified[url] = judged < MAX_JUDGED and _is_verification(occurrence, notice)
+            judged += 1
     links = [Link(url=url, text=texts[url], verification=verified[url]) for url in texts]
     links.sort(key=lambda link: not link.verification)
     return links[:MAX_LINKS]
