@@ -48,10 +48,12 @@ _LOCAL_PART = re.compile(r"[\w.+-]{1,64}+$")
 # user codes ("HZNZ-GDWH") and letter codes ("KXQMZT") have no digit.
 # The pattern opens with a character class so that re skips quickly to the next digit or
 # capital instead of trying every position; codes never start with a small letter.
+# Parts of dates, times, decimals and IP addresses ("12.01.2026", "19.99", "14:05") are no
+# tokens: `is_excluded` would drop them, and a newsletter is full of them.
 _TOKEN = re.compile(
-    r"[0-9A-Z](?<![A-Za-z0-9].)"
+    r"[0-9A-Z](?<![A-Za-z0-9].)(?<![0-9][./:,].)"
     r"(?:(?<=\d)|(?=[A-Za-z-]{0,12}\d)|(?=[A-Z]{3,7}+(?:-[A-Z]{3,8}+)?+(?![A-Za-z0-9-])))"
-    r"[A-Za-z0-9]*+(?:-[A-Za-z0-9]++)*+"
+    r"[A-Za-z0-9]*+(?:-[A-Za-z0-9]++)*+(?![./:,][0-9])"
 )
 _VOWELS = frozenset("AEIOUY")
 _LEADING_LETTERS = re.compile(r"[A-Z]*+")

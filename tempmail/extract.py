@@ -22,6 +22,8 @@ is cut to `MAX_SCAN` characters, at most `MAX_TOKENS` tokens, `MAX_CANDIDATES` c
 
 from __future__ import annotations
 
+from itertools import chain
+
 import msgspec
 
 from tempmail.codes import MAX_CODES, find_codes
@@ -49,7 +51,8 @@ def extract(subject: str, text: str, html: str) -> Extracted:
     visible, html_links = read_html(markup)
     codes = find_codes(subject, [text, visible])
     opening = f"{subject}\n{text[:OPENING]}\n{visible[:OPENING]}"
-    links = collect_links([*html_links, *bare_links(text)], notice=is_notice(opening))
+    # A chain, not a list: collecting stops early in a mail with hundreds of links.
+    links = collect_links(chain(html_links, bare_links(text)), notice=is_notice(opening))
     return Extracted(codes=codes, links=links)
 
 

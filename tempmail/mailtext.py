@@ -44,7 +44,6 @@ _HIDDEN_START = re.compile(
 )
 _HIDDEN_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _HIDDEN_TAGS}
 _ATTRIBUTE = re.compile(r"""(?i)\b(href|alt)\s*+=\s*+(?:"([^"]*+)"|'([^']*+)'|([^\s"'>]++))""")
-_SPACES = re.compile(r"\s++")
 # What each tag leaves in the text: a block mark for blocks, a space for cells, else nothing.
 _STAND_IN = {
     **{f"{slash}{name}": _BLOCK_MARK for name in _BLOCK_TAGS for slash in ("", "/")},
@@ -59,7 +58,7 @@ URL = re.compile(r"[hH](?<!\w[hH])(?i:ttps?://)[!#-;=?-\[\]-~\u00c0-\u024f\u0400
 _URL_TRAILER = ".,;:!?'\"*>]}"
 
 
-@dataclass
+@dataclass(slots=True)
 class RawLink:
     """One occurrence of a URL: an anchor, or a URL written out in text (`text` is "").
 
@@ -92,7 +91,7 @@ class RawLink:
 class _Anchor:
     href: str
     start: int
-    alts: list[str] = field(default_factory=list)
+    images: list[int] = field(default_factory=list)
 
 
 def read_html(markup: str) -> tuple[str, list[RawLink]]:
@@ -122,7 +121,7 @@ def read_html(markup: str) -> tuple[str, list[RawLink]]:
     joined[1::2] = map(_STAND_IN.get, names, repeat(""))
     raw = "".join(joined)
     anchors = _anchors(raw, joined, names, parts[2::3])
-    links = [link for link in anchors if link.url] + list(bare_links(raw))
+    links = [*anchors, *bare_links(raw)]
     links.sort(key=lambda link: (link.position, not link.anchor))
     lines = " ".join(raw.split()).split(_BLOCK_MARK)
     return "\n".join(filter(None, map(str.strip, lines))), links
@@ -146,8 +145,8 @@ def _shown_segments(markup: str) -> Iterator[str]:
 
 
 def _anchors(raw: str, joined: list[str], names: list[str], attributes: list[str]) -> list[RawLink]:
-    """The anchors, where they start and end in `raw`; an anchor ends at the next `<a>` or
-    `</a>`, and its images' alt texts stand in for text it lacks."""
+    """The anchors with a web URL, where they start and end in `raw`; an anchor ends at the
+    next `<a>` or `</a>`, and its images' alt texts stand in for text it lacks."""
     anchors: list[RawLink] = []
     marks = [index for index, name in enumerate(names) if name in _ANCHOR_TAGS]
     if not marks:
@@ -156,18 +155,18 @@ def _anchors(raw: str, joined: list[str], names: list[str], attributes: list[str
     anchor: _Anchor | None = None
     for index in marks:
         name = names[index]
-        position = offsets[2 * index + 1]  # where tag `index` stood in `raw`
         if name[-3:] == "img":
             if anchor is not None:
-                anchor.alts.append(_attribute(attributes[index], "alt"))
+                anchor.images.append(index)
             continue
+        position = offsets[2 * index + 1]  # where tag `index` stood in `raw`
         if anchor is not None:
-            anchors.append(_finish_anchor(anchor, raw[anchor.start : position]))
+            _finish_anchor(anchors, anchor, raw[anchor.start : position], attributes)
             anchor = None
         if name == "a":
             anchor = _Anchor(_attribute(attributes[index], "href"), position)
     if anchor is not None:
-        anchors.append(_finish_anchor(anchor, raw[anchor.start :]))
+        _finish_anchor(anchors, anchor, raw[anchor.start :], attributes)
     for link in anchors:
         link.source = raw
     return anchors
@@ -181,17 +180,23 @@ def _attribute(attributes: str, name: str) -> str:
     return ""
 
 
-def _finish_anchor(anchor: _Anchor, inside: str) -> RawLink:
+def _finish_anchor(
+    anchors: list[RawLink], anchor: _Anchor, inside: str, attributes: list[str]
+) -> None:
+    if not _is_web_url(anchor.href):
+        return
     text = _collapse(inside)
-    if not text:
-        text = " ".join(alt for alt in anchor.alts if alt)
-    text = text[:MAX_LINK_TEXT]
-    url = anchor.href if _is_web_url(anchor.href) else ""
-    return RawLink(url, text, anchor.start, anchor=True, end=anchor.start + len(inside))
+    if not text and anchor.images:
+        alts = (_attribute(attributes[index], "alt") for index in anchor.images)
+        text = " ".join(alt for alt in alts if alt)
+    link = RawLink(
+        anchor.href, text[:MAX_LINK_TEXT], anchor.start, True, anchor.start + len(inside)
+    )
+    anchors.append(link)
 
 
 def _collapse(text: str) -> str:
-    return _SPACES.sub(" ", text.replace(_BLOCK_MARK, " ")).strip()
+    return " ".join(text.replace(_BLOCK_MARK, " ").split())
 
 
 def bare_links(text: str) -> Iterator[RawLink]:
