@@ -32,7 +32,7 @@ MAX_CODES = 5
 MAX_TOKENS = 2_000
 # Candidates looked at per text (subject, text part, HTML): in the 660 development mails a
 # text holds at most 6 and the code is at most the 4th; each costs ~10 us.
-MAX_CANDIDATES = 20
+MAX_CANDIDATES = 16
 # Codes are looked for in the first `CODE_SCAN` characters of the subject and of each body.
 # Templates put the code at the top: in the two development corpora (660 mails) the code
 # starts at most 232 characters into the text; a mail service's layout (preheader, logo,

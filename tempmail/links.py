@@ -25,7 +25,7 @@ LINK_THRESHOLD = 3
 # At most this many occurrences are judged, in document order (HTML before the text part);
 # links after them are listed as plain links. A verification mail's link comes among its
 # first: after a view-in-browser link, a logo and a navigation bar at most.
-MAX_JUDGED = 24
+MAX_JUDGED = 20
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate, repeat
 
 from tempmail.wording import GENERIC_ANCHORS
@@ -21,7 +21,9 @@ MAX_LINK_TEXT = 200
 # How far before and after a link its clauses are looked for.
 _WINDOW = 200
 # A clause ends at a line or block break or at a sentence's end.
-_CLAUSE_MARKS = ("\n", "\ue000", ". ", "! ", "? ", "。", "\uff01", "\uff1f", ".\n", ".\ue000")
+_CLAUSE_MARK = re.compile("[\n\ue000\u3002\uff01\uff1f]|[.!?] |\\.[\n\ue000]")
+# The last mark of a window: a greedy run, then the mark (bounded windows: linear).
+_LAST_CLAUSE_MARK = re.compile("(?s:.*)([\n\ue000\u3002\uff01\uff1f]|[.!?] )")
 _SPACE_OR_MARK = " \t\r\n\ue000"
 MAX_URL = 2048
 MAX_TAGS = 20_000
@@ -49,7 +51,8 @@ _STAND_IN = {
     **{f"{slash}{name}": _BLOCK_MARK for name in _BLOCK_TAGS for slash in ("", "/")},
     **{f"{slash}{name}": " " for name in _CELL_TAGS for slash in ("", "/")},
 }
-_ANCHOR_TAGS = frozenset({"a", "/a", "img", "/img"})
+_ANCHOR_TAGS = frozenset({"a", "/a"})
+_IMAGE_TAGS = frozenset({"img", "/img"})
 # A URL written out in text; `codes.py` masks the same matches before looking for codes.
 # Latin and Cyrillic letters count (internationalised host names and paths); CJK does not, as
 # CJK text runs on right after a URL.
@@ -77,21 +80,14 @@ class RawLink:
         """The clause leading up to the link ("Please go to the following page:")."""
         window = self.source[max(0, self.position - _WINDOW) : self.position]
         window = window.rstrip(_SPACE_OR_MARK)
-        cut = max(window.rfind(mark) for mark in _CLAUSE_MARKS)
-        return " ".join(window[cut + 1 :].split())
+        last = _LAST_CLAUSE_MARK.match(window)
+        return " ".join(window[last.start(1) + 1 if last else 0 :].split())
 
     def after(self) -> str:
         """The clause from the link on ("... to reset your password.")."""
         window = self.source[self.end : self.end + _WINDOW].lstrip(_SPACE_OR_MARK)
-        ends = [index for index in map(window.find, _CLAUSE_MARKS) if index >= 0]
-        return " ".join(window[: min(ends) + 1 if ends else len(window)].split())
-
-
-@dataclass
-class _Anchor:
-    href: str
-    start: int
-    images: list[int] = field(default_factory=list)
+        first = _CLAUSE_MARK.search(window)
+        return " ".join(window[: first.start() + 1 if first else len(window)].split())
 
 
 def read_html(markup: str) -> tuple[str, list[RawLink]]:
@@ -151,25 +147,31 @@ def _anchors(raw: str, joined: list[str], names: list[str], attributes: list[str
     marks = [index for index, name in enumerate(names) if name in _ANCHOR_TAGS]
     if not marks:
         return anchors
+    # offsets[2 * i + 1] is where tag i stood in `raw`; one past the last tag, its end.
     offsets = [0, *accumulate(map(len, joined))]
-    anchor: _Anchor | None = None
+    opened = -1  # the open anchor's tag
+    marks.append(len(names))
     for index in marks:
-        name = names[index]
-        if name[-3:] == "img":
-            if anchor is not None:
-                anchor.images.append(index)
-            continue
-        position = offsets[2 * index + 1]  # where tag `index` stood in `raw`
-        if anchor is not None:
-            _finish_anchor(anchors, anchor, raw[anchor.start : position], attributes)
-            anchor = None
-        if name == "a":
-            anchor = _Anchor(_attribute(attributes[index], "href"), position)
-    if anchor is not None:
-        _finish_anchor(anchors, anchor, raw[anchor.start :], attributes)
-    for link in anchors:
-        link.source = raw
+        if opened >= 0:
+            href = _attribute(attributes[opened], "href")
+            if _is_web_url(href):
+                start, end = offsets[2 * opened + 1], offsets[2 * index + 1]
+                text = _collapse(raw[start:end]) or _alt_text(names, attributes, opened, index)
+                anchors.append(RawLink(href, text[:MAX_LINK_TEXT], start, True, end, raw))
+            opened = -1
+        if index < len(names) and names[index] == "a":
+            opened = index
     return anchors
+
+
+def _alt_text(names: list[str], attributes: list[str], opened: int, closed: int) -> str:
+    """The alt texts of the images between two tags, for an anchor that shows only images."""
+    alts = (
+        _attribute(attributes[index], "alt")
+        for index in range(opened + 1, closed)
+        if names[index] in _IMAGE_TAGS
+    )
+    return " ".join(alt for alt in alts if alt)
 
 
 def _attribute(attributes: str, name: str) -> str:
@@ -178,21 +180,6 @@ def _attribute(attributes: str, name: str) -> str:
             value = match.group(2) or match.group(3) or match.group(4) or ""
             return html.unescape(value).strip()
     return ""
-
-
-def _finish_anchor(
-    anchors: list[RawLink], anchor: _Anchor, inside: str, attributes: list[str]
-) -> None:
-    if not _is_web_url(anchor.href):
-        return
-    text = _collapse(inside)
-    if not text and anchor.images:
-        alts = (_attribute(attributes[index], "alt") for index in anchor.images)
-        text = " ".join(alt for alt in alts if alt)
-    link = RawLink(
-        anchor.href, text[:MAX_LINK_TEXT], anchor.start, True, anchor.start + len(inside)
-    )
-    anchors.append(link)
 
 
 def _collapse(text: str) -> str:
