@@ -116,7 +116,9 @@ def context_score(words: Words, lowered: str, start: int, end: int) -> float:
     )
     penalty = 0.0
     if "no" in nearest and (closest_yes is None or nearest["no"][0] <= closest_yes):
-        penalty = _near(nearest["no"], same=((30, 6.0), (60, 3.0)), other=((30, 6.0), (60, 3.0)))
+        # A word in an earlier sentence or line ("... the cancellation form:" above a code
+        # shown on its own) weighs less than one naming the number in its own sentence.
+        penalty = _near(nearest["no"], same=((30, 6.0), (60, 3.0)), other=((30, 3.0), (60, 1.5)))
     if penalty >= 6.0:
         # Named as something else right here ("order 332880"): not a code, wherever else
         # the same number appears.

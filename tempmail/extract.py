@@ -27,15 +27,13 @@ from itertools import chain
 import msgspec
 
 from tempmail.codes import MAX_CODES, find_codes
-from tempmail.links import MAX_LINKS, Link, collect_links, is_notice
+from tempmail.links import MAX_LINKS, Link, collect_links
 from tempmail.mailtext import MAX_LINK_TEXT, bare_links, read_html
 
 # The limits callers see in results are part of the interface, wherever they are enforced.
 __all__ = ["MAX_CODES", "MAX_LINKS", "MAX_LINK_TEXT", "MAX_SCAN", "Extracted", "Link", "extract"]
 
 MAX_SCAN = 200_000
-# A mail says what it is for in its subject and first lines.
-OPENING = 400
 
 
 class Extracted(msgspec.Struct, frozen=True):
@@ -50,9 +48,8 @@ def extract(subject: str, text: str, html: str) -> Extracted:
     subject, text, markup = _bounded(subject), _bounded(text), _bounded(html)
     visible, html_links = read_html(markup)
     codes = find_codes(subject, [text, visible])
-    opening = f"{subject}\n{text[:OPENING]}\n{visible[:OPENING]}"
     # A chain, not a list: collecting stops early in a mail with hundreds of links.
-    links = collect_links(chain(html_links, bare_links(text)), notice=is_notice(opening))
+    links = collect_links(chain(html_links, bare_links(text)), subject, codes)
     return Extracted(codes=codes, links=links)
 
 

@@ -24,6 +24,7 @@ _WINDOW = 200
 _CLAUSE_MARK = re.compile("[\n\ue000\u3002\uff01\uff1f]|[.!?] |\\.[\n\ue000]")
 # The last mark of a window: a greedy run, then the mark (bounded windows: linear).
 _LAST_CLAUSE_MARK = re.compile("(?s:.*)([\n\ue000\u3002\uff01\uff1f]|[.!?] )")
+_PARAGRAPH_END = re.compile(r"\n[ \t\r]*+\n")
 _SPACE_OR_MARK = " \t\r\n\ue000"
 MAX_URL = 2048
 MAX_TAGS = 20_000
@@ -36,7 +37,7 @@ _BLOCK_TAGS = frozenset({
 _CELL_TAGS = frozenset({"td", "th"})
 _HIDDEN_TAGS = ("script", "style", "title", "template", "xml", "noscript")
 # Stands for a block boundary in raw HTML text until whitespace is collapsed into lines.
-_BLOCK_MARK = "\ue000"
+BLOCK_MARK = "\ue000"
 
 # A tag: its name ("/p" for a closing one; "!" or "?" for a declaration) and attributes.
 _SPLIT = re.compile(r"<(/?[A-Za-z][A-Za-z0-9]*+|[!?])([^<>]*+)>")
@@ -48,7 +49,7 @@ _HIDDEN_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _HI
 _ATTRIBUTE = re.compile(r"""(?i)\b(href|alt)\s*+=\s*+(?:"([^"]*+)"|'([^']*+)'|([^\s"'>]++))""")
 # What each tag leaves in the text: a block mark for blocks, a space for cells, else nothing.
 _STAND_IN = {
-    **{f"{slash}{name}": _BLOCK_MARK for name in _BLOCK_TAGS for slash in ("", "/")},
+    **{f"{slash}{name}": BLOCK_MARK for name in _BLOCK_TAGS for slash in ("", "/")},
     **{f"{slash}{name}": " " for name in _CELL_TAGS for slash in ("", "/")},
 }
 _ANCHOR_TAGS = frozenset({"a", "/a"})
@@ -85,7 +86,10 @@ class RawLink:
 
     def after(self) -> str:
         """The clause from the link on ("... to reset your password.")."""
-        window = self.source[self.end : self.end + _WINDOW].lstrip(_SPACE_OR_MARK)
+        window = self.source[self.end : self.end + _WINDOW].lstrip(" \t\r")
+        if window.startswith(BLOCK_MARK) or _PARAGRAPH_END.match(window):
+            return ""  # the link ends its paragraph: what follows is another one
+        window = window.lstrip(_SPACE_OR_MARK)
         first = _CLAUSE_MARK.search(window)
         return " ".join(window[: first.start() + 1 if first else len(window)].split())
 
@@ -119,7 +123,7 @@ def read_html(markup: str) -> tuple[str, list[RawLink]]:
     anchors = _anchors(raw, joined, names, parts[2::3])
     links = [*anchors, *bare_links(raw)]
     links.sort(key=lambda link: (link.position, not link.anchor))
-    lines = " ".join(raw.split()).split(_BLOCK_MARK)
+    lines = " ".join(raw.split()).split(BLOCK_MARK)
     return "\n".join(filter(None, map(str.strip, lines))), links
 
 
@@ -153,7 +157,9 @@ def _anchors(raw: str, joined: list[str], names: list[str], attributes: list[str
     marks.append(len(names))
     for index in marks:
         if opened >= 0:
-            href = _attribute(attributes[opened], "href")
+            # Less a sentence's closing mark: an autolinker that took the full stop into
+            # the link ("...?token=Ab12.") made a broken URL.
+            href = _attribute(attributes[opened], "href").rstrip(".,;:!?")
             if _is_web_url(href):
                 start, end = offsets[2 * opened + 1], offsets[2 * index + 1]
                 text = _collapse(raw[start:end]) or _alt_text(names, attributes, opened, index)
@@ -183,7 +189,7 @@ def _attribute(attributes: str, name: str) -> str:
 
 
 def _collapse(text: str) -> str:
-    return " ".join(text.replace(_BLOCK_MARK, " ").split())
+    return " ".join(text.replace(BLOCK_MARK, " ").split())
 
 
 def bare_links(text: str) -> Iterator[RawLink]:
