@@ -492,6 +492,73 @@ def test_verification_links_in_many_languages(anchor: str, href: str, before: st
     assert [link.verification for link in extract("", "", html).links] == [True]
 
 
+def test_what_follows_the_link_is_not_the_mails_purpose() -> None:
+    # "Your password will not be changed" after a reset link is no notice (de, ja, en).
+    for closing in (
+        "Wenn Sie dies nicht angefordert haben, wird Ihr Passwort nicht geändert.",
+        "このメールは無視してください。パスワードは変更されません。",
+        "This link can be used once: your password has been changed only when you finish.",
+    ):
+        text = (
+            "We received a request to reset your password. Choose a new one here:\n\n"
+            f"https://example.com/forgot/recover?id=30&token=Ab12Cd34Ef56Gh78Ij90\n\n{closing}\n"
+        )
+        found = extract("Password reset", text, "")
+        assert [link.verification for link in found.links] == [True], closing
+
+
+def test_a_sign_in_page_shown_as_its_own_text_is_no_verification_link() -> None:
+    html = (
+        "<p>Your account has been activated. You can now log in.</p>"
+        "<p>Sign in: <a href='https://tracker.example/login'>https://tracker.example/login</a></p>"
+    )
+    assert [link.verification for link in extract("Account activated", "", html).links] == [False]
+
+
+def test_the_clause_after_a_link_ends_with_its_paragraph() -> None:
+    # "mit Hilfe" (with the help of) in the next paragraph is no help link's context.
+    text = (
+        "Benutzen Sie den folgenden Link, um Ihr Passwort zu ändern:\n"
+        "https://tracker.example/account/lost_password?token=70fa0a4289288c8421b615a2e1782f84\n\n"
+        "Bitte beachten Sie, dass mit Hilfe dieses Links das Passwort nur einmalig geändert "
+        "werden kann.\n"
+    )
+    assert [link.verification for link in extract("Ihr Passwort", text, "").links] == [True]
+
+
+def test_an_autolinked_full_stop_is_not_part_of_the_link() -> None:
+    url = "https://example.cz/account/activate?id=5286&token=03gsPyzlf2pA5Hvns4O70A3pSqgLB"
+    html = f"<p>Chcete-li aktivovat svůj účet, klikněte zde: <a href='{url}.'>{url}.</a></p>"
+    assert [(link.url, link.verification) for link in extract("", "", html).links] == [(url, True)]
+
+
+def test_a_link_carrying_the_code_is_the_verification_link() -> None:
+    text = (
+        "Puedes iniciar sesión con el siguiente código: ZCBHT2\n\n"
+        "O puedes utilizar este enlace: "
+        "https://shop.example/us-verify-link?email=eva@mail.example&code=ZCBHT2\n"
+    )
+    found = extract("Código de verificación", text, "")
+    assert found.codes == ["ZCBHT2"]
+    assert [link.verification for link in found.links] == [True]
+
+
+def test_a_word_in_the_line_above_does_not_veto_a_code_on_its_own_line() -> None:
+    # "afbestillingsformularen" (the cancellation form) holds "bestilling" (order).
+    text = (
+        "For at bekræfte skal du indsætte følgende kode i afbestillingsformularen:\n\n"
+        "    40938358\n\nDel ikke denne kode med nogen.\n"
+    )
+    assert codes_in(text, subject="Bekræft aflysning") == ["40938358"]
+    assert codes_in("Din bestilling:\n\n40938358\n", subject="Ordre") == []
+
+
+def test_codes_far_down_a_long_mail_are_not_looked_for() -> None:
+    filler = "Weekly digest of what happened in your workspace this week.\n" * 120
+    assert codes_in(f"Your verification code: 482913\n{filler}") == ["482913"]
+    assert codes_in(f"{filler}Your verification code: 482913\n") == []
+
+
 def test_links_are_capped() -> None:
     html = "".join(f"<a href='https://example.com/p/{n}'>Item {n}</a>" for n in range(200))
     assert len(extract("", "", html).links) == MAX_LINKS
