@@ -118,7 +118,8 @@ def _prepare(text: str) -> str:
     if not text.isascii():
         text = text.replace("\uff0c", "\u3001").replace("\u0130", "I")
         text = normalize("NFKC", text)
-    text = URL.sub(" | ", text)
+    if "://" in text:
+        text = URL.sub(" | ", text)
     return _mask_addresses(text) if "@" in text else text
 
 

@@ -13,7 +13,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
 
 from tempmail.wording import GENERIC_ANCHORS
 
@@ -148,7 +148,7 @@ def _anchors(raw: str, joined: list[str], names: list[str], attributes: list[str
     """The anchors with a web URL, where they start and end in `raw`; an anchor ends at the
     next `<a>` or `</a>`, and its images' alt texts stand in for text it lacks."""
     anchors: list[RawLink] = []
-    marks = [index for index, name in enumerate(names) if name in _ANCHOR_TAGS]
+    marks = list(compress(range(len(names)), map(_ANCHOR_TAGS.__contains__, names)))
     if not marks:
         return anchors
     # offsets[2 * i + 1] is where tag i stood in `raw`; one past the last tag, its end.
@@ -181,10 +181,12 @@ def _alt_text(names: list[str], attributes: list[str], opened: int, closed: int)
 
 
 def _attribute(attributes: str, name: str) -> str:
-    for match in _ATTRIBUTE.finditer(attributes):
+    match = _ATTRIBUTE.search(attributes)
+    while match is not None:
         if match.group(1).lower() == name:
             value = match.group(2) or match.group(3) or match.group(4) or ""
-            return html.unescape(value).strip()
+            return html.unescape(value).strip() if "&" in value else value.strip()
+        match = _ATTRIBUTE.search(attributes, match.end())
     return ""
 
 
@@ -194,6 +196,8 @@ def _collapse(text: str) -> str:
 
 def bare_links(text: str) -> Iterator[RawLink]:
     """URLs written out in text, trailing punctuation removed."""
+    if "://" not in text:  # a quick look that spares the pattern most HTML mails' text
+        return
     for match in URL.finditer(text):
         url = _trim_url(match.group())
         if _is_web_url(url):
