@@ -194,3 +194,49 @@ def alone_on_line(text: str, start: int, end: int) -> bool:
         return False
     line = text[line_start + 1 : line_end if line_end >= 0 else len(text)]
     return line.strip(_STRIP_AROUND_CODE) == text[start:end].strip(_STRIP_AROUND_CODE)
+
+
+# Elements that set their text apart, and styles that make it large, bold, spaced or fixed.
+_EMPHASIS_TAGS = frozenset(
+    {"b", "strong", "h1", "h2", "h3", "h4", "code", "kbd", "pre", "tt", "samp", "big", "mark"}
+)
+_EMPHASIS_STYLE = re.compile(
+    r"(?i)letter-spacing|monospace|font-weight\s*+:\s*+(?:bold|[6-9]00)"
+    r"|font-size\s*+:\s*+(?:(?:1[89]|[2-9]\d)(?:\.\d+)?px|(?:1[4-9]|[2-9]\d)(?:\.\d+)?pt"
+    r"|(?:[2-9]|1\.[3-9])\d*+r?em|x*-?large)"
+)
+_SHOWN = 3  # occurrences of a code looked at in the markup
+_ENCLOSING = 3  # elements around it looked at
+
+
+def shown_large(markup: str, code: str) -> bool:
+    """Whether the HTML shows `code` as the whole text of an element set apart: bold, a
+    heading, code type, or a style with a large size, letter spacing or a fixed-width font
+    (`<td style="font-size:32px;letter-spacing:6px">482913</td>`), as code mails do."""
+    at = markup.find(code)
+    for _ in range(_SHOWN):
+        if at < 0:
+            return False
+        end = at + len(code)
+        if markup[end : end + 200].lstrip()[:1] == "<" and _emphasised(markup, at):
+            return True
+        at = markup.find(code, end)
+    return False
+
+
+def _emphasised(markup: str, at: int) -> bool:
+    """Whether one of the elements that open right before `at` sets its text apart."""
+    close = at
+    for _ in range(_ENCLOSING):
+        if markup[max(0, close - 200) : close].rstrip()[-1:] != ">":
+            return False
+        close = markup.rfind(">", 0, close)
+        open_ = markup.rfind("<", max(0, close - 2000), close)
+        tag = markup[open_ + 1 : close]
+        if open_ < 0 or tag.startswith("/"):
+            return False
+        name = tag.split(None, 1)[0].lower() if tag.strip() else ""
+        if name in _EMPHASIS_TAGS or _EMPHASIS_STYLE.search(tag):
+            return True
+        close = open_
+    return False

@@ -21,6 +21,7 @@ from tempmail.codecontext import (
     ends_label,
     is_excluded,
     is_word,
+    shown_large,
 )
 from tempmail.mailtext import URL
 from tempmail.reading.normalize import normalize
@@ -67,11 +68,13 @@ class _Candidate:
     shape: float
 
 
-def find_codes(subject: str, bodies: Iterable[str]) -> list[str]:
+def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[str]:
     """Codes scoring at least `CODE_THRESHOLD`, best first, deduplicated; a code seen in
     several places (subject and body) gains a little, but one that is a date part or is named
     an order (or price, phone...) in any of them is none. A subject that speaks of a code
-    ("Your verification code") vouches for a code shown on its own in the body."""
+    ("Your verification code") vouches for a code shown on its own in the body, and so, a
+    little, does the HTML when it shows the code as an element of its own in bold, large or
+    spaced-out type."""
     best: dict[str, float] = {}
     seen: dict[str, int] = {}
     announced = announces_code(_prepare(subject).lower()) if subject else 0.0
@@ -107,6 +110,9 @@ def find_codes(subject: str, bodies: Iterable[str]) -> list[str]:
     if len(best) == 1 and announced and lonely:
         best[next(iter(best))] += 1.0
     totals = {code: score + 0.5 * min(seen[code] - 1, 2) for code, score in best.items()}
+    for code, score in totals.items():
+        if CODE_THRESHOLD - 1.0 <= score < CODE_THRESHOLD and shown_large(markup, code):
+            totals[code] = score + 1.0
     kept = [code for code, score in totals.items() if score >= CODE_THRESHOLD]
     kept.sort(key=lambda code: -totals[code])
     return kept[:MAX_CODES]

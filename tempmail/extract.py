@@ -47,7 +47,7 @@ def extract(subject: str, text: str, html: str) -> Extracted:
     """Find one-time codes and links in a message's subject, text part and HTML part."""
     subject, text, markup = _bounded(subject), _bounded(text), _bounded(html)
     visible, html_links = read_html(markup)
-    codes = find_codes(subject, [text, visible])
+    codes = find_codes(subject, [text, visible], markup)
     # A chain, not a list: collecting stops early in a mail with hundreds of links.
     links = collect_links(chain(html_links, bare_links(text)), subject, codes)
     return Extracted(codes=codes, links=links)

@@ -553,6 +553,26 @@ def test_a_word_in_the_line_above_does_not_veto_a_code_on_its_own_line() -> None
     assert codes_in("Din bestilling:\n\n40938358\n", subject="Ordre") == []
 
 
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        pytest.param('<td style="font-size:32px;letter-spacing:6px">482913</td>', ["482913"]),
+        pytest.param("<td><strong>482913</strong></td>", ["482913"], id="strong"),
+        pytest.param('<td style="color:#333">482913</td>', [], id="plain"),
+        pytest.param("<td><b>Order</b> 482913</td>", [], id="not-alone"),
+    ],
+)
+def test_a_code_shown_large_needs_fewer_words(shown: str, expected: list[str]) -> None:
+    # Only a weak hint ("log in"), two sentences up: a large or bold code of its own is
+    # enough, the same number in plain type is not.
+    html = (
+        "<p>Welcome back! Enter the number below to log in to Acme.</p><p>Thanks for using "
+        f"Acme, the team wishes you a great day and a lot of fun with it.</p><table><tr>{shown}"
+        "</tr></table>"
+    )
+    assert codes_in("", subject="Acme", html=html) == expected
+
+
 def test_codes_far_down_a_long_mail_are_not_looked_for() -> None:
     filler = "Weekly digest of what happened in your workspace this week.\n" * 120
     assert codes_in(f"Your verification code: 482913\n{filler}") == ["482913"]
