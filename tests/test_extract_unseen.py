@@ -17,7 +17,7 @@ import msgspec
 import pytest
 
 UNSEEN = Path(__file__).parent / "fixtures" / "unseen"
-HALVES = ("dev",)
+HALVES = ("dev", "heldout")
 
 
 class Rendered(msgspec.Struct, forbid_unknown_fields=True):
@@ -53,6 +53,11 @@ def project(mail: Rendered) -> str:
     return mail.source.split(":")[0]
 
 
+def lines(text: str) -> list[str]:
+    """A body as its lines: the MIME round trip may change line ends and trailing blanks."""
+    return [line.rstrip() for line in text.strip().splitlines()]
+
+
 def as_mime(mail: Rendered) -> bytes:
     message = EmailMessage()
     message["From"] = "Sender <noreply@sender.example>"
@@ -79,8 +84,7 @@ def test_corpus_is_split_by_project_as_sources_says() -> None:
             )
             assert stated.get(package) == half, (name, package)
             seen[half].add(project(mail))
-    assert len({frozenset(projects) for projects in seen.values()}) == len(HALVES)
-    assert not set.intersection(*seen.values()) or len(HALVES) == 1
+    assert not seen["dev"] & seen["heldout"]
     for half, mails in halves.items():
         assert len(seen[half]) >= 3, half
         languages = {m.lang.replace("-", "_").split("_")[0].lower() for m in mails.values()}
@@ -125,6 +129,6 @@ def test_every_mail_is_a_real_mime_message(half: str) -> None:
             if not part.is_multipart()
         }
         if mail.text:
-            assert parts["text/plain"].replace("\r\n", "\n").strip() == mail.text.strip(), name
+            assert lines(parts["text/plain"]) == lines(mail.text), name
         if mail.html:
-            assert parts["text/html"].replace("\r\n", "\n").strip() == mail.html.strip(), name
+            assert lines(parts["text/html"]) == lines(mail.html), name
