@@ -229,6 +229,44 @@ def test_rendered_corpus_precision_and_recall(half: str) -> None:
         assert figures[label] >= floor, (label, figures)
 
 
+UNSEEN = Path(__file__).parent / "fixtures" / "unseen"
+# Floors for the second rendered corpus (fixtures/unseen/README.md), split by project before
+# any extractor ran on it: dev = pretix, Redmine, Fief (758 mails, tuned on); heldout = Ghost,
+# WordPress, DokuWiki, SuperTokens, MediaWiki (764 mails), measured once, aggregate only, at
+# the end of the tuning (13:20 UTC, 3 Dec 2026):
+# - dev before tuning: codes P 1.00 R 0.993, links P 0.888 R 0.983; after: 1.00 throughout.
+# - heldout: codes P 1.00 R 1.00 (136 codes), links P 0.858 R 0.832 (399 links); the
+#   extractor before this tuning scored codes 1.00/1.00, links P 0.847 R 0.845 there.
+# The heldout floors are those figures less a small margin. Its misses are not printed, so
+# that it stays unseen for whoever tunes next: measure a new corpus instead.
+UNSEEN_FLOORS = {
+    "dev": {
+        "code precision": 0.97,
+        "code recall": 0.97,
+        "link precision": 0.97,
+        "link recall": 0.97,
+    },
+    "heldout": {
+        "code precision": 0.98,
+        "code recall": 0.98,
+        "link precision": 0.83,
+        "link recall": 0.80,
+    },
+}
+
+
+@pytest.mark.parametrize("half", UNSEEN_FLOORS)
+def test_unseen_corpus_precision_and_recall(half: str) -> None:
+    mails = {
+        path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
+        for path in sorted((UNSEEN / half).glob("*.toml"))
+    }
+    assert len(mails) >= 700
+    figures, _ = measure(mails)
+    for label, floor in UNSEEN_FLOORS[half].items():
+        assert figures[label] >= floor, (half, figures)
+
+
 def codes_in(text: str, subject: str = "", html: str = "") -> list[str]:
     return extract(subject, text, html).codes
 
