@@ -645,6 +645,8 @@ def hostile_inputs() -> list[tuple[str, str]]:
         ("entities", "&#" * 100_000 + "&#x110000;&#99999999999;"),
         ("at-signs", "user.name+tag@mail.example.org " * 6_000 + "@" * 50_000),
         ("capitals", "HZNZ-GDWH BCDFGH " * 12_000),
+        ("emphasis", '<td style="font-size:40px"><b>' * 8_000 + "482913</b></td>" * 8_000),
+        ("paragraphs", "Reset: https://example.com/r?t=Ab12Cd34Ef56Gh78\n\n" * 4_000),
         (
             "links-with-context",
             "Please confirm: https://example.com/c/Ab12Cd34Ef56Gh78 now. " * 3_000,
