@@ -14,6 +14,7 @@ import base64
 import contextlib
 import itertools
 import os
+import re
 import smtplib
 import socket
 import sys
@@ -23,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tempmail.pop3.maildrop import multiline, top
 from tests.adversarial.test_crash import Process, _free_port
 
 RATIO = 30
@@ -299,3 +303,43 @@ def test_a_client_stuck_inside_a_command_is_logged_out(tmp_path: Path) -> None:
         stuck.close()
     finally:
         server.stop()
+
+
+def _unstuffed(wire: bytes) -> bytes:
+    """What a client reads from a multi-line response: lines split at LF, one leading dot
+    dropped from each, up to the line holding a single dot."""
+    lines = wire.split(b"\n")
+    assert lines[-2:] == [b".\r", b""], wire
+    content = [line[1:] if line.startswith(b".") else line for line in lines[:-2]]
+    return b"".join(line + b"\n" for line in content)
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(st.binary(max_size=200).map(lambda data: data.replace(b"x", b".").replace(b"y", b"\n")))
+def test_multiline_round_trips_and_never_ends_early(data: bytes) -> None:
+    wire = multiline(data)
+    # No line before the end is a lone dot, however the client splits lines.
+    assert not {b".", b".\r"} & set(wire.split(b"\n")[:-2])
+    expected = data if not data or data.endswith(b"\r\n") else data + b"\r\n"
+    assert _unstuffed(wire) == expected
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(
+    st.binary(max_size=200).map(lambda data: data.replace(b"x", b"\r\n").replace(b"y", b"\n")),
+    st.integers(min_value=-1, max_value=12),
+)
+def test_top_counts_body_lines(raw: bytes, lines: int) -> None:
+    taken = top(raw, lines)
+    assert raw.startswith(taken)
+    end = re.search(rb"\r?\n\r?\n", raw)
+    if end is None:
+        assert taken == raw
+        return
+    body = taken[end.end() :]
+    if lines <= 0:
+        assert body == b""
+    elif raw[end.end() :].count(b"\n") < lines:
+        assert taken == raw
+    else:
+        assert body.count(b"\n") == lines and body.endswith(b"\n")
