@@ -213,6 +213,7 @@ def limited(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Balan
     environ = {
         "TEMPMAIL_SMTP_MAX_CONNECTIONS_PER_IP": "1",
         "TEMPMAIL_LIMITS_REQUESTS_PER_MINUTE": "6",
+        "TEMPMAIL_LOGGING_CLIENT_ADDRESSES": "true",
     }
     with running_balancer(tmp_path, postgres_url, redis_url, environ) as balancer:
         yield balancer
@@ -246,15 +247,18 @@ def test_clients_are_told_apart_through_the_balancer(limited: Balancer) -> None:
     assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 10
     assert other.status_code == 200
     # Each node answered its share (a refused request is logged before routing, "unmatched").
+    # The access log names the client HAProxy forwarded for, not HAProxy nor the spoofed one.
     served = [
-        sum(
-            record.get("logger") == "tempmail.access"
-            and record.get("route") in ("/api/v1/domains", "unmatched")
+        [
+            record["client"]
             for record in node.records()
-        )
+            if record.get("logger") == "tempmail.access"
+            and record.get("route") in ("/api/v1/domains", "unmatched")
+        ]
         for node in balancer.nodes
     ]
-    assert sorted(served) == [5, 6], "round robin spreads the 11 requests over both nodes"
+    assert sorted(map(len, served)) == [5, 6], "round robin spreads the 11 requests"
+    assert sorted(served[0] + served[1]) == [CLIENT_A] * 10 + [CLIENT_B]
 
     # SMTP: one connection per client address per node. If the nodes saw HAProxy's address,
     # client B would be refused as well.
