@@ -71,8 +71,9 @@ services:
 		fi; \
 	fi
 
-# The container tests build and run the image with Debian's podman on a debootstrapped base.
-CONTAINER_TOOLS := podman buildah runc debootstrap docker-compose haproxy iptables
+# The container tests build and run the image with Debian's podman on a debootstrapped base;
+# `podman kube play` of the Kubernetes demo needs catatonit for its pods' pause image.
+CONTAINER_TOOLS := podman buildah runc catatonit debootstrap docker-compose haproxy iptables
 containers:
 	@missing=""; \
 	for tool in $(CONTAINER_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \

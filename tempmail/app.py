@@ -260,7 +260,9 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
         limits = RedisLimits(settings.limits.redis_url, rules, LocalLimits(limiter), metrics)
     runtime.limiter, runtime.limits = limiter, limits
     middleware = [
-        Middleware(AccessLog, client_addresses=settings.logging.client_addresses),
+        Middleware(
+            AccessLog, client_addresses=settings.logging.client_addresses, resolver=resolver
+        ),
         Middleware(PaceIngest, pacer=pacer),
         Middleware(SecurityHeaders, hsts=settings.http.public_url.startswith("https://")),
     ]

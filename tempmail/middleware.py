@@ -46,12 +46,16 @@ class AccessLog(RequestObserver):
     """One line per HTTP request: method, route template, status and duration.
 
     Never the raw path (it holds inbox and message ids) or the query string (a token put there
-    by mistake must not reach the logs); the client's address only when asked for.
+    by mistake must not reach the logs); the client's address only when asked for, found as
+    the rate limits find it (behind a trusted proxy, from its forwarding header).
     """
 
-    def __init__(self, app: ASGIApp, client_addresses: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, client_addresses: bool = False, resolver: ClientResolver | None = None
+    ) -> None:
         super().__init__(app)
         self.client_addresses = client_addresses
+        self.resolver = resolver or ClientResolver(())
 
     def observed(self, scope: Scope, route: str, status: int, seconds: float) -> None:
         method = scope["method"]
@@ -63,7 +67,12 @@ class AccessLog(RequestObserver):
         }
         if self.client_addresses:
             peer = scope.get("client")
-            fields["client"] = peer[0] if peer else "unknown"
+            address = self.resolver.resolve(
+                peer[0] if peer else None,
+                _header_values(scope, b"forwarded"),
+                _header_values(scope, b"x-forwarded-for"),
+            )
+            fields["client"] = str(address) if address is not None else "unknown"
         access_log.info("%s %s %d", method, route, status, extra=fields)
 
 

@@ -1,25 +1,29 @@
 """Through a real HAProxy (Debian's) running deploy/haproxy.cfg on loopback.
 
 The config is the shipped one with only addresses, ports, the certificate path and the
-daemon/chroot lines changed. Clients connect from two source addresses (127.0.0.2 and
-127.0.0.3); HAProxy connects to the nodes from 127.0.0.1, so what a node knows of the client
-comes only through the PROXY v2 header (SMTP) and X-Forwarded-For (HTTP).
+daemon/chroot lines changed. Behind it run two `tempmail serve` processes with the same keys
+over one throwaway PostgreSQL database and one Redis, as a cluster would. Clients connect from
+two source addresses (127.0.0.2 and 127.0.0.3); HAProxy connects to the nodes from 127.0.0.1, so
+what a node knows of the client comes only through the PROXY v2 header (SMTP) and
+X-Forwarded-For (HTTP).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
+import os
 import re
 import shutil
+import signal
 import smtplib
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,18 +31,77 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import (
-    SMTP_POLICY,
-    RunningServer,
-    make_message,
-    self_signed_certificate,
-    start_server,
-)
+from tempmail import keys
+from tests.helpers import SMTP_POLICY, make_message, self_signed_certificate
 from tests.servers import free_port
 
 SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "haproxy.cfg"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 CLIENT_A, CLIENT_B = "127.0.0.2", "127.0.0.3"
+HAPROXY_ADDRESS = "127.0.0.1"
+
+
+@dataclass
+class Node:
+    """One `tempmail serve` process, logging JSON lines to a file."""
+
+    process: subprocess.Popen[bytes]
+    http_url: str
+    smtp_port: int
+    log: Path
+    smtp_host: str = "127.0.0.1"
+
+    def records(self) -> list[dict[str, Any]]:
+        return [
+            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
+        ]
+
+    def events(self) -> list[str]:
+        return [str(record["event"]) for record in self.records()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_node(directory: Path, environ: Mapping[str, str]) -> Node:
+    directory.mkdir()
+    http_port, smtp_port = free_port(), free_port()
+    variables = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("TEMPMAIL_")},
+        "TEMPMAIL_DATA_DIR": str(directory / "data"),
+        "TEMPMAIL_HTTP_PORT": str(http_port),
+        "TEMPMAIL_SMTP_PORT": str(smtp_port),
+        "TEMPMAIL_LIMITS_REQUESTS_PER_MINUTE": "100000",
+        "TEMPMAIL_LIMITS_REQUESTS_PER_HOUR": "1000000",
+        "TEMPMAIL_LIMITS_INBOX_CREATIONS_PER_HOUR": "100000",
+        "TEMPMAIL_LIMITS_AUTH_FAILURES_PER_MINUTE": "100000",
+        **environ,
+    }
+    log = directory / "log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tempmail", "serve", "--log-format", "json"],
+            env=variables,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    node = Node(process, f"http://127.0.0.1:{http_port}", smtp_port, log)
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{node.http_url}/health/ready", timeout=5).status_code == 200:
+                return node
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "node did not start: " + log.read_text()[-2000:]
+        time.sleep(0.1)
 
 
 @dataclass
@@ -47,7 +110,7 @@ class Balancer:
     https_port: int
     http_port: int
     certificate: Path
-    nodes: list[RunningServer]
+    nodes: list[Node]
 
     def http(self, source: str) -> httpx.Client:
         context = ssl.create_default_context(cafile=str(self.certificate))
@@ -61,7 +124,7 @@ class Balancer:
         return smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30, source_address=(source, 0))
 
 
-def generate_config(nodes: list[RunningServer], ports: dict[str, int], pem: Path) -> str:
+def generate_config(nodes: list[Node], ports: dict[str, int], pem: Path) -> str:
     """The shipped config, pointed at loopback: nothing else about it changes."""
     text = SHIPPED.read_text()
     for line in ("chroot ", "user ", "group ", "daemon", "stats socket "):
@@ -105,57 +168,74 @@ def _wait_until_up(balancer: Balancer, process: subprocess.Popen[bytes]) -> None
 
 
 @contextlib.contextmanager
-def running_balancer(tmp_path: Path, redis_url: str, count: int) -> Iterator[Balancer]:
-    """`count` nodes sharing one Redis, behind HAProxy on loopback."""
-    environ = {
-        "TEMPMAIL_SMTP_PROXY_PROTOCOL": "true",
-        "TEMPMAIL_SMTP_TRUSTED_PROXIES": "127.0.0.1/32",
-        "TEMPMAIL_SMTP_MAX_CONNECTIONS_PER_IP": "1",
-        "TEMPMAIL_HTTP_TRUSTED_PROXIES": "127.0.0.1",
-        "TEMPMAIL_LIMITS_REQUESTS_PER_MINUTE": "6",
+def running_balancer(
+    tmp_path: Path, postgres_url: str, redis_url: str, environ: Mapping[str, str]
+) -> Iterator[Balancer]:
+    """Two nodes on one PostgreSQL database and one Redis, behind HAProxy on loopback."""
+    shared = {
+        **keys.generate(),
+        "TEMPMAIL_STORAGE_URL": postgres_url,
         "TEMPMAIL_LIMITS_REDIS_URL": redis_url,
+        "TEMPMAIL_SMTP_PROXY_PROTOCOL": "true",
+        "TEMPMAIL_SMTP_TRUSTED_PROXIES": f"{HAPROXY_ADDRESS}/32",
+        "TEMPMAIL_HTTP_TRUSTED_PROXIES": HAPROXY_ADDRESS,
+        **environ,
     }
-    nodes = [start_server(tmp_path / f"node{n}", environ) for n in range(count)]
-    certificate, key = self_signed_certificate(tmp_path, "localhost")
-    pem = tmp_path / "haproxy.pem"
-    pem.write_bytes(certificate.read_bytes() + key.read_bytes())
-    ports = {"smtp": free_port(), "https": free_port(), "http": free_port()}
-    config = tmp_path / "haproxy.cfg"
-    config.write_text(generate_config(nodes, ports, pem))
-    checked = subprocess.run([HAPROXY, "-c", "-f", str(config)], capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    log = (tmp_path / "haproxy.log").open("wb")
-    process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=log, stderr=log)
-    result = Balancer(ports["smtp"], ports["https"], ports["http"], certificate, nodes)
+    nodes: list[Node] = []
+    process: subprocess.Popen[bytes] | None = None
     try:
+        for n in range(2):
+            nodes.append(start_node(tmp_path / f"node{n}", shared))
+        certificate, key = self_signed_certificate(tmp_path, "localhost")
+        pem = tmp_path / "haproxy.pem"
+        pem.write_bytes(certificate.read_bytes() + key.read_bytes())
+        ports = {"smtp": free_port(), "https": free_port(), "http": free_port()}
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(generate_config(nodes, ports, pem))
+        checked = subprocess.run([HAPROXY, "-c", "-f", str(config)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        with (tmp_path / "haproxy.log").open("wb") as log:
+            process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=log, stderr=log)
+        result = Balancer(ports["smtp"], ports["https"], ports["http"], certificate, nodes)
         _wait_until_up(result, process)
         yield result
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=20)
         for node in nodes:
             node.stop()
 
 
 @pytest.fixture
-def two_nodes(tmp_path: Path, redis_url: str) -> Iterator[Balancer]:
-    with running_balancer(tmp_path, redis_url, 2) as balancer:
+def limited(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Balancer]:
+    """Low limits: 6 HTTP requests a minute per client, 1 SMTP connection per client and node."""
+    environ = {
+        "TEMPMAIL_SMTP_MAX_CONNECTIONS_PER_IP": "1",
+        "TEMPMAIL_LIMITS_REQUESTS_PER_MINUTE": "6",
+        "TEMPMAIL_LOGGING_CLIENT_ADDRESSES": "true",
+    }
+    with running_balancer(tmp_path, postgres_url, redis_url, environ) as balancer:
         yield balancer
 
 
 @pytest.fixture
-def one_node(tmp_path: Path, redis_url: str) -> Iterator[Balancer]:
-    # Nodes on separate SQLite files share no inboxes, so the mail path uses one node.
-    with running_balancer(tmp_path, redis_url, 1) as balancer:
+def cluster(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Balancer]:
+    with running_balancer(tmp_path, postgres_url, redis_url, {}) as balancer:
         yield balancer
 
 
-def test_clients_are_told_apart_through_the_balancer(
-    two_nodes: Balancer, caplog: pytest.LogCaptureFixture
-) -> None:
-    balancer = two_nodes
-    caplog.set_level(logging.INFO, logger="tempmail.smtp")
+def _peers_refused(node: Node, reason: str) -> list[str]:
+    """The client addresses a node's SMTP refusals name, for refusals that say `reason`."""
+    return [
+        str(record["peer"])
+        for record in node.records()
+        if "peer" in record and reason in str(record["event"])
+    ]
+
+
+def test_clients_are_told_apart_through_the_balancer(limited: Balancer) -> None:
+    balancer = limited
     with balancer.http(CLIENT_A) as a, balancer.http(CLIENT_B) as b:
         # A client's own X-Forwarded-For is dropped by HAProxy, so it cannot pick a bucket.
         spoof = {"X-Forwarded-For": "198.51.100.99"}
@@ -166,6 +246,19 @@ def test_clients_are_told_apart_through_the_balancer(
     assert statuses == [200] * 6 + [429] * 3
     assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 10
     assert other.status_code == 200
+    # Each node answered its share (a refused request is logged before routing, "unmatched").
+    # The access log names the client HAProxy forwarded for, not HAProxy nor the spoofed one.
+    served = [
+        [
+            record["client"]
+            for record in node.records()
+            if record.get("logger") == "tempmail.access"
+            and record.get("route") in ("/api/v1/domains", "unmatched")
+        ]
+        for node in balancer.nodes
+    ]
+    assert sorted(map(len, served)) == [5, 6], "round robin spreads the 11 requests"
+    assert sorted(served[0] + served[1]) == [CLIENT_A] * 10 + [CLIENT_B]
 
     # SMTP: one connection per client address per node. If the nodes saw HAProxy's address,
     # client B would be refused as well.
@@ -177,26 +270,23 @@ def test_clients_are_told_apart_through_the_balancer(
                 held.append(balancer.smtp(CLIENT_A))
             except smtplib.SMTPConnectError as error:
                 refusals.append(error.smtp_code)
-        assert refusals and set(refusals) == {421}
+        assert len(held) == len(balancer.nodes) and refusals == [421]
         assert all(client.noop()[0] == 250 for client in held)
         with balancer.smtp(CLIENT_B) as b_smtp:
             assert b_smtp.noop()[0] == 250
     finally:
         for client in held:
             client.quit()
-    lines = [record.getMessage() for record in caplog.records]
+    events = [event for node in balancer.nodes for event in node.events()]
     assert any(
-        line.startswith(f"{CLIENT_A}: refused, 1 SMTP connections from this address")
-        for line in lines
+        event.startswith(f"{CLIENT_A}: refused, 1 SMTP connections from this address")
+        for event in events
     )
-    assert not any(line.startswith("127.0.0.1: refused") for line in lines)
+    assert not any(event.startswith(f"{HAPROXY_ADDRESS}: refused") for event in events)
 
 
-def test_mail_and_events_flow_through_the_balancer(
-    one_node: Balancer, caplog: pytest.LogCaptureFixture
-) -> None:
-    balancer = one_node
-    caplog.set_level(logging.INFO, logger="tempmail.smtp")
+def test_mail_crosses_the_nodes_behind_the_balancer(cluster: Balancer) -> None:
+    balancer = cluster
     with balancer.http(CLIENT_A) as http:
         created = http.post("/api/v1/inboxes", json={})
         assert created.status_code == 201
@@ -204,6 +294,7 @@ def test_mail_and_events_flow_through_the_balancer(
         http.headers["Authorization"] = f"Bearer {inbox['token']}"
         events: list[dict[str, Any]] = []
         opened = threading.Event()
+        sessions = 4
 
         def listen() -> None:
             with (
@@ -221,27 +312,55 @@ def test_mail_and_events_flow_through_the_balancer(
                         event = line.removeprefix("event: ")
                     elif line.startswith("data: ") and event == "message":
                         events.append(json.loads(line.removeprefix("data: ")))
-                        return
+                        if len(events) == sessions:
+                            return
 
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
         assert opened.wait(30)
-        with balancer.smtp(CLIENT_B) as smtp:
-            message = make_message(inbox["address"], subject="Through HAProxy")
-            refused = smtp.sendmail(
-                "a@example.com",
-                [inbox["address"], "nobody@localhost"],
-                message.as_bytes(policy=SMTP_POLICY),
-            )
-            assert list(refused) == ["nobody@localhost"]
+        # One session after another: HAProxy's leastconn takes turns among idle nodes.
+        for n in range(sessions):
+            with balancer.smtp(CLIENT_B) as smtp:
+                message = make_message(inbox["address"], subject=f"Through HAProxy {n}")
+                refused = smtp.sendmail(
+                    "a@example.com",
+                    [inbox["address"], "nobody@localhost"],
+                    message.as_bytes(policy=SMTP_POLICY),
+                )
+                assert list(refused) == ["nobody@localhost"]
         listener.join(30)
-        assert [event["subject"] for event in events] == ["Through HAProxy"]
+        # The event stream is held by one node; the mail came through both.
+        subjects = {f"Through HAProxy {n}" for n in range(sessions)}
+        assert {event["subject"] for event in events} == subjects
         listed = http.get(f"/api/v1/inboxes/{inbox['inbox_id']}/messages").json()
-        assert [m["subject"] for m in listed["messages"]] == ["Through HAProxy"]
-    # The refusal is logged under the sender's address, which only the PROXY header carried.
-    assert any(
-        record.getMessage().startswith(f"{CLIENT_B}: refused with 550") for record in caplog.records
-    )
+        assert {m["subject"] for m in listed["messages"]} == subjects
+
+    # Both nodes took SMTP sessions, and each logs its refusals under the sender's address,
+    # which only the PROXY v2 header carried; never under HAProxy's.
+    stored: list[set[str]] = []
+    for node in balancer.nodes:
+        peers = _peers_refused(node, "refused with 550")
+        assert peers and set(peers) == {CLIENT_B}, node.log.read_text()[-2000:]
+        stored.append(
+            {
+                str(record["message_id"])
+                for record in node.records()
+                if record.get("inbox_id") == inbox["inbox_id"] and "message_id" in record
+            }
+        )
+    assert all(stored) and not stored[0] & stored[1]
+    assert len(stored[0] | stored[1]) == sessions
+    # What one node stored, the other reads from the shared database.
+    headers = {"Authorization": f"Bearer {inbox['token']}"}
+    for here, there in ((0, 1), (1, 0)):
+        for message_id in stored[here]:
+            detail = httpx.get(
+                f"{balancer.nodes[there].http_url}/api/v1/messages/{message_id}",
+                headers=headers,
+                timeout=30,
+            )
+            assert detail.status_code == 200, detail.text
+            assert detail.json()["subject"].startswith("Through HAProxy")
 
     # Plain HTTP is redirected to HTTPS, and a node's own SMTP port refuses anyone but HAProxy.
     with httpx.Client(base_url=f"http://127.0.0.1:{balancer.http_port}") as client:

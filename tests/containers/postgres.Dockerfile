@@ -4,8 +4,13 @@ ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE}
 SHELL ["/bin/sh", "-eu", "-c"]
 # Debian's versions are what the archive of the base's release holds, as with the base image.
+# The postgres user is made first with the official image's UID/GID 999, which the Kubernetes
+# demo's securityContext names.
 # hadolint ignore=DL3008
-RUN mkdir -p /etc/postgresql-common \
+RUN groupadd --system --gid 999 postgres \
+    && useradd --system --uid 999 --gid postgres --home-dir /var/lib/postgresql \
+        --shell /bin/bash postgres \
+    && mkdir -p /etc/postgresql-common \
     && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf \
     && apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends postgresql-15 \
