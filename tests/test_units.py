@@ -364,7 +364,6 @@ def test_message_without_policy_default_type() -> None:
         "<a@[192.0.2.1]>",
         "<>",
         "a@b.example",
-        "<a@b.example",
         "<a@b.example>\r<evil@x>",
     ],
 )
@@ -376,6 +375,16 @@ def test_fast_address_parsing_agrees_with_aiosmtpd(argument: str) -> None:
     session = _Session.__new__(_Session)
     reference = SMTP.__new__(SMTP)
     assert session._getaddr(argument) == reference._getaddr(argument)
+
+
+@pytest.mark.parametrize("argument", ["<a@b.example", "<broken", "broken", "broken@", "<a@"])
+def test_paths_aiosmtpd_would_accept_or_crash_on_are_malformed(argument: str) -> None:
+    """An unclosed `<`, a path without `@` (aiosmtpd takes `<a@b.example` and `broken` as
+    addresses) or one the stdlib's parser raises IndexError on (`broken@`) is no path."""
+    from tempmail.smtp import _Session
+
+    session = _Session.__new__(_Session)
+    assert session._getaddr(argument) == (None, None)
 
 
 @pytest.mark.parametrize(
