@@ -360,7 +360,8 @@ def render(results: dict[str, Any]) -> str:
     rows = results["rows"]
     lines = [
         "medians over rounds (each round: every server, kind by kind)",
-        "backend          nodes  kind        msg/s  p99 ms  node CPU%  PG CPU%  rounds  load  timeit us",
+        "backend          nodes  kind        msg/s  p99 ms  node CPU%  PG CPU%  CPU ms/msg  rounds"
+        "  load     timeit us",
     ]
     medians: dict[tuple[str, int, str], float] = {}
     for (backend, nodes, kind), group in _groups(rows):
@@ -371,10 +372,19 @@ def render(results: dict[str, Any]) -> str:
             row["database_cpu_percent"] for row in group if row["database_cpu_percent"] is not None
         ]
         loads = [row["load_average"] for row in group]
+        # CPU per message (servers and PostgreSQL) depends less on what else runs than msg/s.
+        costs = [
+            10
+            * (row["node_cpu_percent"] + (row["database_cpu_percent"] or 0))
+            / row["messages_per_second"]
+            for row in group
+            if row["messages_per_second"]
+        ]
         lines.append(
             f"{backend:<16} {nodes:>5}  {kind:<10} {rate:>6}  {_median(p99s) if p99s else '-':>6}"
             f"  {_median([row['node_cpu_percent'] for row in group]):>9}"
-            f"  {_median(databases) if databases else '-':>7}  {len(group):>6}"
+            f"  {_median(databases) if databases else '-':>7}"
+            f"  {round(statistics.median(costs), 2) if costs else '-':>10}  {len(group):>6}"
             f"  {min(loads):.1f}-{max(loads):.1f}  {_median([row['timeit_us'] for row in group]):>9}"
         )
     refused = sum(sum(row["rejected"].values()) for row in rows)

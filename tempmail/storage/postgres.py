@@ -222,6 +222,16 @@ class _Delivery:
         self.future = future
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """What a pooled connection needs between uses: nothing, so no extra round trip.
+
+    asyncpg rolls back a transaction left open before calling this; its default reset would then
+    also send `RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()` on every release. This
+    store never changes a session: no SET, LISTEN only on its own connection (`notices`),
+    advisory locks per transaction, cursors only inside transactions.
+    """
+
+
 def _inbox(row: asyncpg.Record | None) -> Inbox | None:
     if row is None:
         return None
@@ -269,6 +279,7 @@ class PostgresStore:
                 timeout=CONNECT_TIMEOUT_SECONDS,
                 command_timeout=COMMAND_TIMEOUT_SECONDS,
                 server_settings={"application_name": "tempmail", "synchronous_commit": "on"},
+                reset=_keep_session,
             )
         except (ValueError, *_UNAVAILABLE, asyncpg.PostgresError) as error:
             raise StorageError(f"cannot connect to {where}: {_describe(error)}") from None
