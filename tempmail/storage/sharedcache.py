@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from tempmail.storage.base import Inbox
 from tempmail.storage.notices import Notice
 
-TTL_SECONDS = 5.0
+TTL_SECONDS = 30.0
 
 
 class _Entry:
