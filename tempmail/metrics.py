@@ -180,12 +180,12 @@ def route_label(scope: Scope) -> str:
     return path or "static"
 
 
-class HTTPMetrics:
-    """Counts and times every HTTP request under its route template (never the raw path)."""
+class RequestObserver:
+    """ASGI middleware that sees every HTTP request's route template, method, final status and
+    duration once it is answered (or failed: 500); subclasses say what to do with them."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -203,6 +203,20 @@ class HTTPMetrics:
         try:
             await self.app(scope, receive, observe)
         finally:
-            route, method = route_label(scope), scope["method"]
-            self.metrics.http_requests.labels(route, method, str(status)).inc()
-            self.metrics.http_latency.labels(route, method).observe(time.perf_counter() - started)
+            self.observed(scope, route_label(scope), status, time.perf_counter() - started)
+
+    def observed(self, scope: Scope, route: str, status: int, seconds: float) -> None:
+        raise NotImplementedError
+
+
+class HTTPMetrics(RequestObserver):
+    """Counts and times every HTTP request under its route template (never the raw path)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        super().__init__(app)
+        self.metrics = metrics
+
+    def observed(self, scope: Scope, route: str, status: int, seconds: float) -> None:
+        method = scope["method"]
+        self.metrics.http_requests.labels(route, method, str(status)).inc()
+        self.metrics.http_latency.labels(route, method).observe(seconds)

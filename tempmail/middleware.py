@@ -4,14 +4,13 @@ on the API, and noting HTTP requests so that SMTP deliveries give way to them.""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tempmail import wire
 from tempmail.clients import ClientResolver, bucket_key
-from tempmail.metrics import route_label
+from tempmail.metrics import RequestObserver
 from tempmail.pacing import IngestPacer
 from tempmail.ratelimit import Limits, retry_after
 from tempmail.responses import json_response
@@ -43,7 +42,7 @@ _CREDENTIALS = frozenset({b"authorization", b"x-api-key"})
 access_log = logging.getLogger("tempmail.access")
 
 
-class AccessLog:
+class AccessLog(RequestObserver):
     """One line per HTTP request: method, route template, status and duration.
 
     Never the raw path (it holds inbox and message ids) or the query string (a token put there
@@ -51,36 +50,21 @@ class AccessLog:
     """
 
     def __init__(self, app: ASGIApp, client_addresses: bool = False) -> None:
-        self.app = app
+        super().__init__(app)
         self.client_addresses = client_addresses
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observe)
-        finally:
-            route, method = route_label(scope), scope["method"]
-            fields: dict[str, object] = {
-                "method": method,
-                "route": route,
-                "status": status,
-                "duration": round(time.perf_counter() - started, 6),
-            }
-            if self.client_addresses:
-                peer = scope.get("client")
-                fields["client"] = peer[0] if peer else "unknown"
-            access_log.info("%s %s %d", method, route, status, extra=fields)
+    def observed(self, scope: Scope, route: str, status: int, seconds: float) -> None:
+        method = scope["method"]
+        fields: dict[str, object] = {
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration": round(seconds, 6),
+        }
+        if self.client_addresses:
+            peer = scope.get("client")
+            fields["client"] = peer[0] if peer else "unknown"
+        access_log.info("%s %s %d", method, route, status, extra=fields)
 
 
 class PaceIngest:

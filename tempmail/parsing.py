@@ -190,26 +190,17 @@ def _decoded_text(payload: bytes, charset: str | None) -> str:
     return headers.well_formed(payload.decode(codec, "replace"))
 
 
-def _text_of(part: EmailMessage, content_type: str) -> str:
-    if content_type in REPORT_TYPES:
-        payload = part.get_payload(decode=True)
-        charset = part.get_param("charset")
-        text = _decoded_text(
-            payload if isinstance(payload, bytes) else b"",
-            charset if isinstance(charset, str) else None,
-        )
-        return text.replace("\r\n", "\n")
-    declared: str | None = None
+def _text_of(part: EmailMessage) -> str:
+    """A text part as `mimescan`'s path reads it: its declared charset through the aliases mail
+    uses (`gb2312` read as GB18030, ...), else UTF-8, undecodable bytes replaced."""
     try:
-        # Without a charset the stdlib reads ASCII; 8-bit text without one is UTF-8 in practice.
-        declared = part.get_content_charset()
-        content = part.get_content() if declared and headers.mail_charset(declared) else None
-    except (LookupError, UnicodeError, ValueError, AssertionError, KeyError):
-        content = None
-    if content is None:
         payload = part.get_payload(decode=True)
-        content = _decoded_text(payload, declared) if isinstance(payload, bytes) else ""
-    return headers.well_formed(content.replace("\r\n", "\n")) if isinstance(content, str) else ""
+        charset = part.get_content_charset()
+    except (LookupError, UnicodeError, ValueError, AssertionError, KeyError):
+        return ""
+    if not isinstance(payload, bytes):
+        return ""
+    return _decoded_text(payload, charset).replace("\r\n", "\n")
 
 
 def _preview(text: str) -> str:
@@ -514,9 +505,9 @@ def _parse(raw: bytes, preview: bool = True) -> ParsedMessage:
         filename = part.get_filename()
         role = _role(content_type, part.get_content_disposition(), filename)
         if role == "text":
-            text_parts.append(_text_of(part, content_type))
+            text_parts.append(_text_of(part))
         elif role == "html":
-            html_parts.append(_text_of(part, content_type))
+            html_parts.append(_text_of(part))
         else:
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""

@@ -236,6 +236,9 @@ class _Session(SMTP):
 
     def __init__(self, handler: Handler, listener: Listener, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
+        # AUTH is never offered (see `handle_EHLO`): not a command HELP lists or one answered
+        # as if it were (it gets `500 5.5.2 command not recognized`).
+        self._smtp_methods.pop("AUTH", None)
         self._listener = listener
         self._refused = False
         self._host = "unknown"
@@ -432,6 +435,8 @@ class _Session(SMTP):
         await self.push("250 OK" if status is MISSING else status)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """The path of MAIL FROM / RCPT TO and what follows it; (None, None) for a malformed
+        one, which aiosmtpd answers `553 5.1.3`."""
         # aiosmtpd runs the full RFC 5322 header parser on every address; the common plain
         # `<local@domain>` is read here for the same result at a fraction of the cost.
         match = _PLAIN_ADDRESS.match(arg)
@@ -439,7 +444,16 @@ class _Session(SMTP):
             local = match.group(1)
             if ".." not in local and not local.startswith(".") and not local.endswith("."):
                 return f"{local}@{match.group(2)}", match.group(3).lstrip(" \t")
-        address, rest = super()._getaddr(arg)
+        if arg.lstrip(" \t").startswith("<") and ">" not in arg:
+            return None, None  # `<broken`: the header parser would read it as an address
+        try:
+            address, rest = super()._getaddr(arg)
+        except (IndexError, ValueError, TypeError, AttributeError):
+            # The stdlib's header parser fails on some truncated paths (`broken@` raised
+            # IndexError, which aiosmtpd turned into a 451 for a plain syntax error).
+            return None, None
+        if address and "@" not in address and address.lower() not in ("<>", "postmaster"):
+            return None, None  # RFC 5321: a path is a mailbox (or `<>`, or `<postmaster>`)
         return address, rest
 
 

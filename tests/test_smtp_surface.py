@@ -6,6 +6,7 @@ a pipelining SMTP client from Debian.
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import subprocess
@@ -147,6 +148,9 @@ def test_every_reply_after_the_greeting_has_an_enhanced_code(server: RunningServ
     # An unknown command is not quoted back (aiosmtpd would echo any bytes, controls too).
     assert replies[b"NOSUCHCOMMAND"] == [b"500 5.5.2 Error: command not recognized"]
     assert replies[b"HELO"][0].startswith(b"501 5.5.4")
+    # AUTH is never offered, so neither HELP nor the command itself pretends it is.
+    assert b"AUTH" not in replies[b"HELP"][0]
+    assert replies[b"AUTH PLAIN"] == [b"500 5.5.2 Error: command not recognized"]
     assert replies[b"RCPT TO:<nobody@localhost>"][0].startswith(b"550 5.1.1")
 
 
@@ -228,3 +232,29 @@ def test_pipelined_garbage_is_refused_without_echoing_it(server: RunningServer) 
     assert replies[-1] == b"502 5.5.1 Too many unrecognized commands, goodbye."
     assert all(reply[:9] in (b"500 5.5.2", b"502 5.5.1") for reply in replies)
     assert all(32 <= byte < 127 for reply in replies for byte in reply), replies
+
+
+@pytest.mark.parametrize(
+    "path",
+    [b"<broken", b"broken@", b"<broken@", b"broken", b"<a@b.example", b"@", b"<@>", b"a@", b"<a@>"],
+)
+def test_malformed_paths_get_553_not_a_temporary_failure(
+    server: RunningServer, path: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="tempmail.smtp")
+    conversation = Conversation(server)
+    try:
+        conversation.command(b"EHLO client.test")
+        mail = conversation.command(b"MAIL FROM:" + path)
+        conversation.command(b"RSET")
+        conversation.command(b"MAIL FROM:<sender@example.com>")
+        rcpt = conversation.command(b"RCPT TO:" + path)
+        # The session is still good afterwards: the null sender of bounces is accepted.
+        conversation.command(b"RSET")
+        null = conversation.command(b"MAIL FROM:<>")
+    finally:
+        conversation.close()
+    assert mail == [b"553 5.1.3 Error: malformed address"], path
+    assert rcpt[0].startswith(b"553 5.1.3"), (path, rcpt)
+    assert null == [b"250 2.1.0 Sender OK"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
