@@ -114,6 +114,7 @@ export class MessageReader {
     this.remoteBanner = byId("remote-banner");
     this.remoteText = byId("remote-text");
     this.loadRemoteButton = byId("load-remote");
+    this.inlineOmitted = byId("inline-omitted");
     this.frameHolder = byId("frame-holder");
     this.bodyText = byId("body-text");
     this.rawSource = byId("raw-source");
@@ -175,6 +176,7 @@ export class MessageReader {
     this.codeList.replaceChildren();
     this.verifyLink.removeAttribute("href");
     this.quick.hidden = true;
+    this.inlineOmitted.hidden = true;
     this.root.hidden = true;
   }
 
@@ -187,6 +189,7 @@ export class MessageReader {
     this.#renderQuick(message);
     this.#renderHeaders(message);
     this.#renderRemoteBanner(message);
+    this.#renderInlineOmitted(message);
     this.#renderFrame(message.body_html, false);
     this.bodyText.replaceChildren(
       message.body_text ? linkify(message.body_text) : h("span", { className: "muted" }, "This message has no plain-text version."),
@@ -290,6 +293,17 @@ export class MessageReader {
     this.remoteText.textContent =
       `${blocked} remote ${blocked === 1 ? "image was" : "images were"} blocked. ` +
       "Remote images can tell the sender that you opened this message.";
+  }
+
+  /** The server shows each message's embedded images up to a size budget; say when it left some out. */
+  #renderInlineOmitted(message) {
+    const omitted = Number(message.inline_images_omitted) || 0;
+    this.inlineOmitted.hidden = omitted === 0;
+    this.inlineOmitted.textContent = omitted
+      ? `${omitted} embedded ${omitted === 1 ? "image was" : "images were"} left out: this message ` +
+        "uses its images more often than fit in one view. Their alt text is shown instead; the " +
+        "Raw source tab and the download have them all."
+      : "";
   }
 
   #renderFrame(bodyHtml, remoteImages) {
@@ -429,6 +443,7 @@ export class MessageReader {
       if (this.#message !== message) return;
       this.#remoteLoaded = true;
       this.#renderRemoteBanner(withImages);
+      this.#renderInlineOmitted(withImages);
       this.#renderFrame(withImages.body_html, true);
     } catch (error) {
       if (error.name === "AbortError" || this.#message !== message) return;

@@ -451,7 +451,7 @@ async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> Asyn
                 return
 
 
-class _HeldStream(StreamingResponse):
+class HeldStream(StreamingResponse):
     """A streaming response that gives its stream slot back however it ends."""
 
     def __init__(self, lease: StreamLease, content: AsyncIterator[bytes]) -> None:
@@ -471,7 +471,7 @@ async def inbox_events(request: Request) -> Response:
     """GET /api/v1/inboxes/{inbox_id}/events (Server-Sent Events)"""
     access = await _inbox_access(request)
     lease = _stream_slots(request).take(_client(request), access.inbox.id)
-    return _HeldStream(lease, _event_stream(request.state.hub, request.state.inboxes, access))
+    return HeldStream(lease, _event_stream(request.state.hub, request.state.inboxes, access))
 
 
 def _stream_slots(request: Request) -> StreamSlots:

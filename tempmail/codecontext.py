@@ -9,6 +9,7 @@ words nearer than any code word.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from tempmail import wording
 from tempmail.vocabulary import Vocabulary
@@ -60,15 +61,47 @@ def is_excluded(text: str, lowered: str, start: int, end: int) -> bool:
 NAMED = -1000.0
 
 
-def context_score(lowered: str, start: int, end: int) -> float:
+class Words:
+    """The code, hint and not-a-code words of a stretch (`first` to `last`) of a lower-cased
+    text, found in one pass, and where its sentences end, so that each candidate looks them
+    up instead of reading its surroundings again."""
+
+    def __init__(self, lowered: str, first: int, last: int) -> None:
+        first = max(0, first)
+        self.found = [
+            (kind, start + first, end + first)
+            for kind, start, end in _CODE_WORDS.find(lowered[first:last])
+        ]
+        self.starts = [start for _, start, _ in self.found]
+        ends = list(_SENTENCE_END.finditer(lowered, first, last))
+        self.sentence_starts = [match.start() for match in ends]
+        self.sentence_ends = [match.end() for match in ends]
+
+    def before(self, start: int, reach: int) -> list[tuple[str, int, int]]:
+        """The words that start at most `reach` before `start` and end by it."""
+        first = bisect_left(self.starts, start - reach)
+        last = bisect_left(self.starts, start)
+        return [word for word in self.found[first:last] if word[2] <= start]
+
+    def after(self, end: int, reach: int) -> list[tuple[str, int, int]]:
+        """The words that start at or after `end` and end within `reach` of it."""
+        first = bisect_left(self.starts, end)
+        last = bisect_left(self.starts, end + reach)
+        return [word for word in self.found[first:last] if word[2] <= end + reach]
+
+    def same_sentence(self, position: int, end: int) -> bool:
+        """No sentence ends between `position` and `end`."""
+        index = bisect_left(self.sentence_starts, position)
+        return index == len(self.sentence_starts) or self.sentence_ends[index] > end
+
+
+def context_score(words: Words, lowered: str, start: int, end: int) -> float:
     """Points for code words nearby (more in the same sentence), minus points for order,
     money, phone, address and quantity words when they are nearer than any code word;
     `NAMED` when such a word stands right before it."""
-    window = lowered[max(0, start - 160) : start]
     nearest: dict[str, tuple[int, bool]] = {}
-    for kind, _, word_end in _CODE_WORDS.find(window):
-        in_sentence = _SENTENCE_END.search(window, word_end) is None
-        nearest[kind] = (len(window) - word_end, in_sentence)
+    for kind, _, word_end in words.before(start, 160):
+        nearest[kind] = (start - word_end, words.same_sentence(word_end, start))
     before = max(
         _near(
             nearest.get("yes"),
@@ -77,13 +110,15 @@ def context_score(lowered: str, start: int, end: int) -> float:
         ),
         _near(nearest.get("hint"), same=((60, 2.5), (160, 1.5)), other=((60, 1.5), (160, 1.0))),
     )
-    after, after_penalty = _after_context(lowered, end)
+    after, after_penalty = _after_context(words, lowered, end)
     closest_yes = min(
         (nearest[kind][0] for kind in ("yes", "hint") if kind in nearest), default=None
     )
     penalty = 0.0
     if "no" in nearest and (closest_yes is None or nearest["no"][0] <= closest_yes):
-        penalty = _near(nearest["no"], same=((30, 6.0), (60, 3.0)), other=((30, 6.0), (60, 3.0)))
+        # A word in an earlier sentence or line ("... the cancellation form:" above a code
+        # shown on its own) weighs less than one naming the number in its own sentence.
+        penalty = _near(nearest["no"], same=((30, 6.0), (60, 3.0)), other=((30, 3.0), (60, 1.5)))
     if penalty >= 6.0:
         # Named as something else right here ("order 332880"): not a code, wherever else
         # the same number appears.
@@ -92,19 +127,18 @@ def context_score(lowered: str, start: int, end: int) -> float:
     return bonus - penalty - after_penalty
 
 
-def _after_context(lowered: str, end: int) -> tuple[float, float]:
+def _after_context(words: Words, lowered: str, end: int) -> tuple[float, float]:
     """Points for a code word just after ("482913 is your code"), and a penalty for a street
     or a promotion just after ("2200 Mission Street", "SPRING30 at checkout")."""
-    window = lowered[end : end + 60]
     bonus = 0.0
-    for kind, word_start, _ in _CODE_WORDS.find(window):
+    for kind, word_start, _ in words.after(end, 60):
         if kind == "no":
             break
         if kind == "yes":
-            bonus = 4.0 if word_start <= 40 else 3.0
+            bonus = 4.0 if word_start - end <= 40 else 3.0
             break
         bonus = 2.0
-    return bonus, 4.0 if _AFTER_NOT_CODE.match(window) else 0.0
+    return bonus, 4.0 if _AFTER_NOT_CODE.match(lowered[end : end + 60]) else 0.0
 
 
 def _near(
@@ -160,3 +194,49 @@ def alone_on_line(text: str, start: int, end: int) -> bool:
         return False
     line = text[line_start + 1 : line_end if line_end >= 0 else len(text)]
     return line.strip(_STRIP_AROUND_CODE) == text[start:end].strip(_STRIP_AROUND_CODE)
+
+
+# Elements that set their text apart, and styles that make it large, bold, spaced or fixed.
+_EMPHASIS_TAGS = frozenset(
+    {"b", "strong", "h1", "h2", "h3", "h4", "code", "kbd", "pre", "tt", "samp", "big", "mark"}
+)
+_EMPHASIS_STYLE = re.compile(
+    r"(?i)letter-spacing|monospace|font-weight\s*+:\s*+(?:bold|[6-9]00)"
+    r"|font-size\s*+:\s*+(?:(?:1[89]|[2-9]\d)(?:\.\d+)?px|(?:1[4-9]|[2-9]\d)(?:\.\d+)?pt"
+    r"|(?:[2-9]|1\.[3-9])\d*+r?em|x*-?large)"
+)
+_SHOWN = 3  # occurrences of a code looked at in the markup
+_ENCLOSING = 3  # elements around it looked at
+
+
+def shown_large(markup: str, code: str) -> bool:
+    """Whether the HTML shows `code` as the whole text of an element set apart: bold, a
+    heading, code type, or a style with a large size, letter spacing or a fixed-width font
+    (`<td style="font-size:32px;letter-spacing:6px">482913</td>`), as code mails do."""
+    at = markup.find(code)
+    for _ in range(_SHOWN):
+        if at < 0:
+            return False
+        end = at + len(code)
+        if markup[end : end + 200].lstrip()[:1] == "<" and _emphasised(markup, at):
+            return True
+        at = markup.find(code, end)
+    return False
+
+
+def _emphasised(markup: str, at: int) -> bool:
+    """Whether one of the elements that open right before `at` sets its text apart."""
+    close = at
+    for _ in range(_ENCLOSING):
+        if markup[max(0, close - 200) : close].rstrip()[-1:] != ">":
+            return False
+        close = markup.rfind(">", 0, close)
+        open_ = markup.rfind("<", max(0, close - 2000), close)
+        tag = markup[open_ + 1 : close]
+        if open_ < 0 or tag.startswith("/"):
+            return False
+        name = tag.split(None, 1)[0].lower() if tag.strip() else ""
+        if name in _EMPHASIS_TAGS or _EMPHASIS_STYLE.search(tag):
+            return True
+        close = open_
+    return False

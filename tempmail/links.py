@@ -16,12 +16,18 @@ from collections.abc import Iterable
 import msgspec
 
 from tempmail import wording
-from tempmail.mailtext import RawLink, is_generic
+from tempmail.mailtext import BLOCK_MARK, RawLink, is_generic
 from tempmail.vocabulary import Vocabulary
 
 MAX_LINKS = 50
 MAX_RAW_LINKS = 500
 LINK_THRESHOLD = 3
+# A mail says what it is for in its subject and first lines.
+OPENING = 400
+# At most this many occurrences are judged, in document order (HTML before the text part);
+# links after them are listed as plain links. A verification mail's link comes among its
+# first: after a view-in-browser link, a logo and a navigation bar at most.
+MAX_JUDGED = 20
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
@@ -53,41 +59,69 @@ def is_notice(opening: str) -> bool:
     return "yes" in _NOTICE_WORDS.kinds(opening.lower())
 
 
-def collect_links(occurrences: Iterable[RawLink], notice: bool = False) -> list[Link]:
+def collect_links(
+    occurrences: Iterable[RawLink], subject: str = "", codes: Iterable[str] = ()
+) -> list[Link]:
     """Links deduplicated by URL, verification links first, each group in document order.
 
     A URL counts as verification if any of its occurrences does (a button and the same URL
-    written out below it); its text is the first non-empty anchor text.
+    written out below it); its text is the first non-empty anchor text. The mail's purpose
+    is read in the subject and in what it says before its first verification link: a notice
+    there ("your password was changed") keeps only links that confirm something. What comes
+    after the link ("if you did not ask, your password will not be changed") is no purpose.
+    A link that carries one of the mail's codes as a parameter value ("...?code=ZCBHT2") is
+    as one-use as a long token.
     """
+    values = tuple(f"={code.lower()}" for code in codes if len(code) >= 6)
     texts: dict[str, str] = {}
-    verified: dict[str, bool] = {}
+    passed: dict[str, RawLink] = {}
+    judged = 0
     for count, occurrence in enumerate(occurrences):
-        if count >= MAX_RAW_LINKS:
+        if count >= MAX_RAW_LINKS or (judged >= MAX_JUDGED and len(texts) >= MAX_LINKS):
             break
         url = occurrence.url
         if not texts.get(url):
             texts[url] = occurrence.text
-        if not verified.get(url):
-            verified[url] = _is_verification(occurrence, notice)
-    links = [Link(url=url, text=texts[url], verification=verified[url]) for url in texts]
+        if url not in passed and judged < MAX_JUDGED:
+            judged += 1
+            if _is_verification(occurrence, values):
+                passed[url] = occurrence
+    if passed and is_notice(f"{subject}\n{_opening(next(iter(passed.values())))}"):
+        passed = {url: link for url, link in passed.items() if _confirms(link)}
+    links = [Link(url=url, text=texts[url], verification=url in passed) for url in texts]
     links.sort(key=lambda link: not link.verification)
     return links[:MAX_LINKS]
 
 
-def _is_verification(link: RawLink, notice: bool) -> bool:
+def _opening(link: RawLink) -> str:
+    """What the mail says before a link, at most its first `OPENING` characters."""
+    opening = link.source[: min(link.position, OPENING)]
+    return " ".join(opening.replace(BLOCK_MARK, " ").split())
+
+
+def _confirms(link: RawLink) -> bool:
+    """Whether a link's text or clauses speak of confirming (not the path: reset pages are
+    often named ".../reset/confirm/...")."""
+    said = f"{link.text}\n{link.before()[-100:]}\n{link.after()[:80]}".lower()
+    return "yes" in _CONFIRM_WORDS.kinds(said)
+
+
+def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     """Whether one occurrence of a link looks like the verify/confirm/reset/magic link."""
     path = _path(link.url)
     if path.split("?", 1)[0].endswith(_ASSETS):
         return False
     url_kinds = _URL_WORDS.kinds(path)
-    text = link.text.lower()
-    text_kinds = _LINK_WORDS.kinds(text)
+    generic = is_generic(link.text)
+    # A URL shown as its own text says what its path says, once.
+    text = "" if generic else link.text.lower()
+    text_kinds = _LINK_WORDS.kinds(text) if text else frozenset()
     if "no" in url_kinds or "no" in text_kinds:
         return False
-    generic = is_generic(link.text)
+    token = _has_token(path) or any(_carries(path, value) for value in values)
     score = 3 if "yes" in text_kinds else 1 if "hint" in text_kinds else 0
     score += 2 if "yes" in url_kinds else 1 if "hint" in url_kinds else 0
-    if _has_token(path):
+    if token:
         # A one-use token under a sign-in or auth path is a magic link.
         score += 2 if url_kinds == {"hint"} else 1
     reads_context = generic or not text_kinds
@@ -95,21 +129,14 @@ def _is_verification(link: RawLink, notice: bool) -> bool:
     # threshold, as for most links in a newsletter.
     if score + (2 if reads_context else 0) < LINK_THRESHOLD:
         return False
-    before, after = "", ""
-    if reads_context or notice:
-        before, after = link.before().lower()[-100:], link.after().lower()[:80]
+    if not reads_context:
+        return score >= LINK_THRESHOLD
+    before, after = link.before().lower()[-100:], link.after().lower()[:80]
     if generic and "no" in _LINK_WORDS.kinds(before[-40:] + " \n " + after[:40]):
         return False
-    if reads_context:
-        context_kinds = _LINK_WORDS.kinds(before + " \n " + after)
-        score += 2 if "yes" in context_kinds else 1 if "hint" in context_kinds else 0
-    if score < LINK_THRESHOLD:
-        return False
-    if notice:
-        # Not the path: reset pages are often named ".../reset/confirm/...".
-        said = text + " \n " + before + " \n " + after
-        return "yes" in _CONFIRM_WORDS.kinds(said)
-    return True
+    context_kinds = _LINK_WORDS.kinds(before + " \n " + after)
+    score += 2 if "yes" in context_kinds else 1 if "hint" in context_kinds else 0
+    return score >= LINK_THRESHOLD
 
 
 def _path(url: str) -> str:
@@ -121,6 +148,13 @@ def _path(url: str) -> str:
     cut = min(index for index in (slash, query, len(rest)) if index >= 0)
     path = rest[cut:].lower()
     return _CAMPAIGN.sub("", path) if "utm_" in path else path
+
+
+def _carries(path: str, value: str) -> bool:
+    """Whether `value` ("=482913") is a whole parameter value in the path's query."""
+    at = path.find(value)
+    end = at + len(value)
+    return at >= 0 and (end == len(path) or path[end] in "&#;")
 
 
 def _has_token(path: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+import unicodedata
 from typing import Any, Literal
 
 import msgspec
@@ -45,19 +46,38 @@ class JSONFormatter(logging.Formatter):
         return _encoder.encode(entry).decode()
 
 
+def _escaped(text: str) -> str:
+    """`text` with control and format characters (CR, LF, ESC, bidi overrides) escaped, so
+    that a value from a client (a path, an address) cannot start a forged line or recolour
+    the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char
+        if char.isprintable() or unicodedata.category(char) == "Zs"
+        else char.encode("unicode_escape").decode("ascii")
+        if ord(char) < 0x10000
+        else f"\\U{ord(char):08x}"
+        for char in text
+    )
+
+
 class TextFormatter(logging.Formatter):
-    """Human-readable lines, with the structured fields appended as key=value."""
+    """Human-readable lines, with the structured fields appended as key=value. The message
+    and the fields are escaped; only a traceback spans lines."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         fields = [
-            f"{key}={value}"
+            f"{key}={_escaped(str(value))}"
             for key, value in vars(record).items()
             if key not in _STANDARD and not key.startswith("_")
         ]
+        line = super().formatMessage(record)
+        head, _, message = line.partition(": ")
+        text = f"{head}: {_escaped(message)}"
         return f"{text} {' '.join(fields)}" if fields else text
 
 

@@ -8,26 +8,28 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeAlias
 
-_Tree: TypeAlias = dict[str, "_Tree"]
+import ahocorasick_rs
+
 # Scripts written without spaces: a Latin word inside them still stands alone.
 _CJK_OR_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff66-\uff9f]")
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Negative, positive and hint terms compiled into one prefix-tree pattern.
+    """Negative, positive and hint terms compiled into one Aho-Corasick automaton.
 
-    re tries the branches of a flat alternation one after another at every position; with
-    hundreds of terms a tree of shared prefixes is about seven times faster. At any position
-    the longest term wins, so "zip code" is found as itself and not as "code".
+    The automaton reads a text once whatever the number of terms: re, even with the terms
+    in a tree of shared prefixes, tries its branches at every position and took ~65 us per
+    KB here against ~2.5 us. Matches are leftmost-longest and do not overlap, so "zip code"
+    is found as itself and not as "code".
     """
 
-    pattern: re.Pattern[str]
-    negative: frozenset[str]
-    positive: frozenset[str]
-    whole_words: frozenset[str]
+    automaton: ahocorasick_rs.AhoCorasick
+    terms: tuple[str, ...]
+    # Per term: "no", "yes" or "hint", and whether it must stand alone.
+    kind_of: tuple[str, ...]
+    alone: tuple[bool, ...]
 
     @classmethod
     def build(
@@ -38,47 +40,43 @@ class Vocabulary:
         whole_words: Iterable[str] = (),
     ) -> Vocabulary:
         negative, positive, hints = frozenset(negative), frozenset(positive), frozenset(hints)
-        tree: _Tree = {}
-        for term in negative | positive | hints:
-            node = tree
-            for char in term:
-                node = node.setdefault(char, {})
-            node[""] = {}  # the end of a term
-        return cls(re.compile(_tree_pattern(tree)), negative, positive, frozenset(whole_words))
+        whole = frozenset(whole_words)
+        terms = tuple(sorted(negative | positive | hints))
+        kinds = tuple(
+            "no" if term in negative else "yes" if term in positive else "hint" for term in terms
+        )
+        automaton = ahocorasick_rs.AhoCorasick(
+            terms, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+        )
+        return cls(automaton, terms, kinds, tuple(term in whole for term in terms))
+
+    def matches(self, text: str) -> list[tuple[int, int, int]]:
+        """(term index, start, end) of each term in text, in order."""
+        try:
+            found = self.automaton.find_matches_as_indexes(text)
+        except UnicodeEncodeError:  # a lone surrogate: one "?" for each keeps the offsets
+            found = self.automaton.find_matches_as_indexes(
+                text.encode("utf-8", "replace").decode("utf-8")
+            )
+        if not found:
+            return found
+        alone = self.alone
+        return [
+            match
+            for match in found
+            if not alone[match[0]] or _stands_alone(text, match[1], match[2])
+        ]
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         """(kind, start, end) of each term in text, kind being "no", "yes" or "hint"."""
-        for match in self.pattern.finditer(text):
-            term, start, end = match.group(), match.start(), match.end()
-            if term in self.whole_words and not _stands_alone(text, start, end):
-                continue
-            kind = "no" if term in self.negative else "yes" if term in self.positive else "hint"
-            yield kind, start, end
+        kind_of = self.kind_of
+        for index, start, end in self.matches(text):
+            yield kind_of[index], start, end
 
     def kinds(self, text: str) -> frozenset[str]:
         """The kinds of term text holds."""
-        if self.whole_words:
-            return frozenset(kind for kind, _, _ in self.find(text))
-        terms = set(self.pattern.findall(text))
-        return frozenset(
-            kind
-            for kind, present in (
-                ("no", not terms.isdisjoint(self.negative)),
-                ("yes", not terms.isdisjoint(self.positive)),
-                ("hint", not terms <= self.negative | self.positive),
-            )
-            if present
-        )
-
-
-def _tree_pattern(node: _Tree) -> str:
-    branches = [
-        re.escape(char) + _tree_pattern(child) for char, child in sorted(node.items()) if char
-    ]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-    return f"(?:{body})?" if "" in node else body
+        kind_of = self.kind_of
+        return frozenset(kind_of[match[0]] for match in self.matches(text))
 
 
 def _stands_alone(text: str, start: int, end: int) -> bool:

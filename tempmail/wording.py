@@ -157,7 +157,7 @@ LINK_HINT_TERMS = (
     "登录", "ログイン", "로그인", "войти",
     "accedi", "accesso", "inloggen", "aanmelden", "zaloguj", "logowan", "giriş", "увійти",
     "вхід", "تسجيل الدخول", "logga in", "log ind", "logg inn", "kirjaudu", "přihl",
-    "bejelentkez", "autentific", "συνδεθ", "התחבר", "ورود", "đăng nhập", "เข้าสู่ระบบ",
+    "bejelentkez", "autentific", "autentica", "authenticat", "authentifi", "συνδεθ", "התחבר", "ورود", "đăng nhập", "เข้าสู่ระบบ",
     "masuk", "लॉग इन", "inicia sessió", "iniciar sessão", "logi sisse", "continu",
     "password", "passwort", "mot de passe", "contraseña", "senha", "wachtwoord", "hasło",
     "şifre", "parola", "пароль", "lösenord", "adgangskode", "passord", "salasana", "heslo",

@@ -229,6 +229,44 @@ def test_rendered_corpus_precision_and_recall(half: str) -> None:
         assert figures[label] >= floor, (label, figures)
 
 
+UNSEEN = Path(__file__).parent / "fixtures" / "unseen"
+# Floors for the second rendered corpus (fixtures/unseen/README.md), split by project before
+# any extractor ran on it: dev = pretix, Redmine, Fief (758 mails, tuned on); heldout = Ghost,
+# WordPress, DokuWiki, SuperTokens, MediaWiki (764 mails), measured once, aggregate only, at
+# the end of the tuning (13:20 UTC, 3 Dec 2026):
+# - dev before tuning: codes P 1.00 R 0.993, links P 0.888 R 0.983; after: 1.00 throughout.
+# - heldout: codes P 1.00 R 1.00 (136 codes), links P 0.858 R 0.832 (399 links); the
+#   extractor before this tuning scored codes 1.00/1.00, links P 0.847 R 0.845 there.
+# The heldout floors are those figures less a small margin. Its misses are not printed, so
+# that it stays unseen for whoever tunes next: measure a new corpus instead.
+UNSEEN_FLOORS = {
+    "dev": {
+        "code precision": 0.97,
+        "code recall": 0.97,
+        "link precision": 0.97,
+        "link recall": 0.97,
+    },
+    "heldout": {
+        "code precision": 0.98,
+        "code recall": 0.98,
+        "link precision": 0.83,
+        "link recall": 0.80,
+    },
+}
+
+
+@pytest.mark.parametrize("half", UNSEEN_FLOORS)
+def test_unseen_corpus_precision_and_recall(half: str) -> None:
+    mails = {
+        path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
+        for path in sorted((UNSEEN / half).glob("*.toml"))
+    }
+    assert len(mails) >= 700
+    figures, _ = measure(mails)
+    for label, floor in UNSEEN_FLOORS[half].items():
+        assert figures[label] >= floor, (half, figures)
+
+
 def codes_in(text: str, subject: str = "", html: str = "") -> list[str]:
     return extract(subject, text, html).codes
 
@@ -492,6 +530,93 @@ def test_verification_links_in_many_languages(anchor: str, href: str, before: st
     assert [link.verification for link in extract("", "", html).links] == [True]
 
 
+def test_what_follows_the_link_is_not_the_mails_purpose() -> None:
+    # "Your password will not be changed" after a reset link is no notice (de, ja, en).
+    for closing in (
+        "Wenn Sie dies nicht angefordert haben, wird Ihr Passwort nicht geändert.",
+        "このメールは無視してください。パスワードは変更されません。",
+        "This link can be used once: your password has been changed only when you finish.",
+    ):
+        text = (
+            "We received a request to reset your password. Choose a new one here:\n\n"
+            f"https://example.com/forgot/recover?id=30&token=Ab12Cd34Ef56Gh78Ij90\n\n{closing}\n"
+        )
+        found = extract("Password reset", text, "")
+        assert [link.verification for link in found.links] == [True], closing
+
+
+def test_a_sign_in_page_shown_as_its_own_text_is_no_verification_link() -> None:
+    html = (
+        "<p>Your account has been activated. You can now log in.</p>"
+        "<p>Sign in: <a href='https://tracker.example/login'>https://tracker.example/login</a></p>"
+    )
+    assert [link.verification for link in extract("Account activated", "", html).links] == [False]
+
+
+def test_the_clause_after_a_link_ends_with_its_paragraph() -> None:
+    # "mit Hilfe" (with the help of) in the next paragraph is no help link's context.
+    text = (
+        "Benutzen Sie den folgenden Link, um Ihr Passwort zu ändern:\n"
+        "https://tracker.example/account/lost_password?token=70fa0a4289288c8421b615a2e1782f84\n\n"
+        "Bitte beachten Sie, dass mit Hilfe dieses Links das Passwort nur einmalig geändert "
+        "werden kann.\n"
+    )
+    assert [link.verification for link in extract("Ihr Passwort", text, "").links] == [True]
+
+
+def test_an_autolinked_full_stop_is_not_part_of_the_link() -> None:
+    url = "https://example.cz/account/activate?id=5286&token=03gsPyzlf2pA5Hvns4O70A3pSqgLB"
+    html = f"<p>Chcete-li aktivovat svůj účet, klikněte zde: <a href='{url}.'>{url}.</a></p>"
+    assert [(link.url, link.verification) for link in extract("", "", html).links] == [(url, True)]
+
+
+def test_a_link_carrying_the_code_is_the_verification_link() -> None:
+    text = (
+        "Puedes iniciar sesión con el siguiente código: ZCBHT2\n\n"
+        "O puedes utilizar este enlace: "
+        "https://shop.example/us-verify-link?email=eva@mail.example&code=ZCBHT2\n"
+    )
+    found = extract("Código de verificación", text, "")
+    assert found.codes == ["ZCBHT2"]
+    assert [link.verification for link in found.links] == [True]
+
+
+def test_a_word_in_the_line_above_does_not_veto_a_code_on_its_own_line() -> None:
+    # "afbestillingsformularen" (the cancellation form) holds "bestilling" (order).
+    text = (
+        "For at bekræfte skal du indsætte følgende kode i afbestillingsformularen:\n\n"
+        "    40938358\n\nDel ikke denne kode med nogen.\n"
+    )
+    assert codes_in(text, subject="Bekræft aflysning") == ["40938358"]
+    assert codes_in("Din bestilling:\n\n40938358\n", subject="Ordre") == []
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        pytest.param('<td style="font-size:32px;letter-spacing:6px">482913</td>', ["482913"]),
+        pytest.param("<td><strong>482913</strong></td>", ["482913"], id="strong"),
+        pytest.param('<td style="color:#333">482913</td>', [], id="plain"),
+        pytest.param("<td><b>Order</b> 482913</td>", [], id="not-alone"),
+    ],
+)
+def test_a_code_shown_large_needs_fewer_words(shown: str, expected: list[str]) -> None:
+    # Only a weak hint ("log in"), two sentences up: a large or bold code of its own is
+    # enough, the same number in plain type is not.
+    html = (
+        "<p>Welcome back! Enter the number below to log in to Acme.</p><p>Thanks for using "
+        f"Acme, the team wishes you a great day and a lot of fun with it.</p><table><tr>{shown}"
+        "</tr></table>"
+    )
+    assert codes_in("", subject="Acme", html=html) == expected
+
+
+def test_codes_far_down_a_long_mail_are_not_looked_for() -> None:
+    filler = "Weekly digest of what happened in your workspace this week.\n" * 120
+    assert codes_in(f"Your verification code: 482913\n{filler}") == ["482913"]
+    assert codes_in(f"{filler}Your verification code: 482913\n") == []
+
+
 def test_links_are_capped() -> None:
     html = "".join(f"<a href='https://example.com/p/{n}'>Item {n}</a>" for n in range(200))
     assert len(extract("", "", html).links) == MAX_LINKS
@@ -520,6 +645,8 @@ def hostile_inputs() -> list[tuple[str, str]]:
         ("entities", "&#" * 100_000 + "&#x110000;&#99999999999;"),
         ("at-signs", "user.name+tag@mail.example.org " * 6_000 + "@" * 50_000),
         ("capitals", "HZNZ-GDWH BCDFGH " * 12_000),
+        ("emphasis", '<td style="font-size:40px"><b>' * 8_000 + "482913</b></td>" * 8_000),
+        ("paragraphs", "Reset: https://example.com/r?t=Ab12Cd34Ef56Gh78\n\n" * 4_000),
         (
             "links-with-context",
             "Please confirm: https://example.com/c/Ab12Cd34Ef56Gh78 now. " * 3_000,

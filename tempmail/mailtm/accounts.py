@@ -9,10 +9,12 @@ nothing is stored besides the inbox itself: zero access holds as for any inbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from tempmail import crypto
-from tempmail.errors import Invalid, NotFound, TempmailError, Unauthorized
+from tempmail.errors import Invalid, NotFound, TempmailError, Unauthorized, Unavailable
 from tempmail.inboxes import Access, CreatedInbox, Inboxes
 from tempmail.keys import Keyring
 
@@ -24,6 +26,9 @@ MAX_PASSWORD_BYTES = 1024
 MAX_ADDRESS = 320
 # Derivations at once: each holds 32 MiB.
 CONCURRENT_DERIVATIONS = 2
+# Requests that may wait for a derivation; past this a flood gets 503 at once instead of a
+# queue that grows with it (each waiter holds a connection and its request).
+QUEUED_REQUESTS = 8
 
 
 class AddressInvalid(Invalid):
@@ -41,6 +46,24 @@ class Accounts:
         self._keys = keys
         self._domains = domains
         self._derivations = asyncio.Semaphore(CONCURRENT_DERIVATIONS)
+        self._admitted = 0
+
+    @property
+    def in_progress(self) -> int:
+        """Requests deriving or waiting to derive."""
+        return self._admitted
+
+    @contextlib.contextmanager
+    def _admission(self) -> Iterator[None]:
+        """One request's place among those deriving or waiting; 503 when they are all taken."""
+        if self._admitted >= CONCURRENT_DERIVATIONS + QUEUED_REQUESTS:
+            log.warning("mail.tm: password derivation refused, too many in progress")
+            raise Unavailable("Too many logins in progress; try again in a few seconds.")
+        self._admitted += 1
+        try:
+            yield
+        finally:
+            self._admitted -= 1
 
     async def _derive(self, password: str, secret_key: bytes, address: str) -> str:
         async with self._derivations:
@@ -71,7 +94,8 @@ class Accounts:
         local, domain = self._split(address)
         self._check_password(password)
         key_set = self._keys.current_set
-        token = await self._derive(password, key_set.secret_key, f"{local}@{domain}")
+        with self._admission():
+            token = await self._derive(password, key_set.secret_key, f"{local}@{domain}")
         try:
             return await inboxes.create(None, local, domain, token=token)
         except TempmailError as error:
@@ -92,13 +116,14 @@ class Accounts:
             password.encode("utf-8", "surrogatepass")
         ) <= (MAX_PASSWORD_BYTES):
             raise Unauthorized("Invalid credentials.")
-        for key_set in self._keys.sets.values():
-            token = await self._derive(password, key_set.secret_key, normalized)
-            try:
-                access = await inboxes.authenticate(token)
-            except (Unauthorized, NotFound):
-                continue
-            if access.inbox.address == normalized:
-                log.info("mail.tm account %s logged in", access.inbox.id)
-                return access
+        with self._admission():
+            for key_set in self._keys.sets.values():
+                token = await self._derive(password, key_set.secret_key, normalized)
+                try:
+                    access = await inboxes.authenticate(token)
+                except (Unauthorized, NotFound):
+                    continue
+                if access.inbox.address == normalized:
+                    log.info("mail.tm account %s logged in", access.inbox.id)
+                    return access
         raise Unauthorized("Invalid credentials.")

@@ -13,11 +13,11 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-from tempmail.api import ACTIVE_TYPES, content_disposition
+from tempmail.api import ACTIVE_TYPES, HeldStream, content_disposition
 from tempmail.clock import now_ms
 from tempmail.errors import (
     BadRequest,
@@ -39,6 +39,7 @@ from tempmail.responses import NO_STORE, encode
 from tempmail.sanitize import Sanitizer, inline_budget
 from tempmail.settings import Settings
 from tempmail.storage import MessageRow
+from tempmail.streams import StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +97,21 @@ async def _access(request: Request) -> Access:
 
 async def _body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and (len(declared) > 12 or int(declared) > MAX_BODY_BYTES)
+    ):
         raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    except ClientDisconnect:
+        raise BadRequest("The request body did not arrive.") from None
     return bytes(body)
 
 
@@ -129,7 +138,7 @@ class Violation(TempmailError):
 
 def _page(request: Request) -> int:
     raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or len(raw) > MAX_PAGE_DIGITS or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_PAGE_DIGITS or int(raw) < 1:
         raise BadRequest("Page should be a number from 1.")
     return int(raw)
 
@@ -369,11 +378,10 @@ async def mercure(request: Request) -> Response:
     wanted = f"/accounts/{access.inbox.id}"
     if not any(topic.rstrip("/").endswith(wanted) for topic in topics):
         raise Forbidden("Subscribe to the topic /accounts/{id} of this token's account.")
-    return StreamingResponse(
-        _updates(request.state.hub, access),
-        media_type="text/event-stream",
-        headers={**NO_STORE, "X-Accel-Buffering": "no"},
-    )
+    # The same caps as the native event streams, counted together with them.
+    slots: StreamSlots = request.state.streams
+    lease = slots.take(str(getattr(request.state, "client", "unknown")), access.inbox.id)
+    return HeldStream(lease, _updates(request.state.hub, access))
 
 
 async def _error(request: Request, error: Exception) -> Response:

@@ -14,6 +14,7 @@ from typing import cast
 
 # Read no more from the socket while this much is buffered and unread (pipelined commands).
 BUFFER_LIMIT = 64 * 1024
+WRITE_CHUNK = 64 * 1024
 TLS_HANDSHAKE_SECONDS = 30.0
 
 
@@ -105,11 +106,15 @@ class Connection(asyncio.Protocol):
                 self._waiter = None
 
     async def write(self, data: bytes) -> None:
-        if self.closed:
-            return
-        assert self.transport is not None
-        self.transport.write(data)
-        await self._writable.wait()
+        """Write in pieces, each after the transport has room: a client that reads slowly
+        makes the session wait rather than the transport buffer a second copy of a message."""
+        view = memoryview(data)
+        for start in range(0, len(view), WRITE_CHUNK):
+            if self.closed:
+                return
+            assert self.transport is not None
+            self.transport.write(view[start : start + WRITE_CHUNK])
+            await self._writable.wait()
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
         """Switch to TLS as the server; anything the client sent before is discarded."""

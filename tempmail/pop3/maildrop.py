@@ -8,8 +8,6 @@ import re
 
 import msgspec
 
-_LINE_START_DOT = re.compile(rb"(?:\A|(?<=\n))\.")
-_LINE_END = re.compile(rb"\r?\n")
 TERMINATOR = b".\r\n"
 
 
@@ -71,7 +69,10 @@ def multiline(data: bytes) -> bytes:
     end of it. A client that strips the added dots gets back exactly `data` (plus a final CRLF
     when `data` lacked one).
     """
-    stuffed = _LINE_START_DOT.sub(b"..", data)
+    # "\n." cannot overlap itself, so one C-level replace stuffs every line but the first.
+    stuffed = data.replace(b"\n.", b"\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
     if stuffed and not stuffed.endswith(b"\r\n"):
         stuffed += b"\r\n"
     return stuffed + TERMINATOR
@@ -85,10 +86,8 @@ def top(raw: bytes, lines: int) -> bytes:
     head, body = raw[: match.end()], raw[match.end() :]
     if lines <= 0:
         return head
-    position = 0
-    for _ in range(lines):
-        found = _LINE_END.search(body, position)
-        if found is None:
-            return raw
-        position = found.end()
-    return head + body[:position]
+    # C-level counting and splitting: a line loop in Python took ~0.4 s for 10 MB on the loop.
+    if body.count(b"\n") < lines:
+        return raw
+    rest = body.split(b"\n", lines)[-1]
+    return head + body[: len(body) - len(rest)]

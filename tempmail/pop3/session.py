@@ -138,7 +138,13 @@ class Session:
                 if self._commands > self._settings.max_commands_per_session:
                     await self._reply(b"-ERR [SYS/PERM] Too many commands in this session.\r\n")
                     break
-                await self._command(line)
+                # A command's own reads (an AUTH continuation) and writes (a client that stops
+                # reading a RETR) get the same time as an idle client, not for ever.
+                try:
+                    await asyncio.wait_for(self._command(line), self._settings.idle_timeout_seconds)
+                except TimeoutError:
+                    log.info("pop3 inbox %s: autologout, a command did not finish", self.inbox_id)
+                    break
         finally:
             if self._access is not None:
                 self._locks.release(self._access.inbox.id)
@@ -366,7 +372,8 @@ class Session:
         if raw is None:
             await self._reply(b"-ERR Message was deleted by another client.\r\n")
             return
-        await self._reply(f"+OK {len(raw)} octets\r\n".encode() + multiline(raw))
+        await self._reply(f"+OK {len(raw)} octets\r\n".encode())
+        await self._reply(multiline(raw))
 
     async def _top(self, argument: str) -> None:
         which, _, count = argument.strip().partition(" ")
@@ -382,7 +389,8 @@ class Session:
         if raw is None:
             await self._reply(b"-ERR Message was deleted by another client.\r\n")
             return
-        await self._reply(b"+OK Top of message follows.\r\n" + multiline(top(raw, lines)))
+        await self._reply(b"+OK Top of message follows.\r\n")
+        await self._reply(multiline(top(raw, lines)))
 
     async def _dele(self, argument: str) -> None:
         picked = self._pick(argument)

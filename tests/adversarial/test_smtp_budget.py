@@ -185,8 +185,10 @@ def test_unfinished_data_flood_keeps_server_memory_bounded(tmp_path: Path) -> No
             for sock in sessions:
                 sock.close()
             after.append(_settle(pid))
-        # Nothing accumulates from one flood to the next, and most of it is given back.
-        assert after[1] - after[0] < 32, after
+        # Nothing accumulates from one flood to the next (each sends 360 MB; before the budget
+        # the second left ~430 MB more behind), and most of it is given back. Heap
+        # fragmentation on a loaded box has left up to 34 MB, hence the margin.
+        assert after[1] - after[0] < 48, after
         assert after[1] - start < 64, (start, after)
         with process.client() as client:
             assert client.get("/health").status_code == 200
