@@ -116,6 +116,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="postgresql: ingestion on a throwaway PostgreSQL with 1..--nodes nodes, beside SQLite",
     )
     parser.add_argument("--nodes", type=int, default=2, help="most nodes for --backend postgresql")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds for --backend postgresql (medians reported)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the servers' data directories")
     parser.add_argument("--report", type=Path, metavar="JSON", help="print an earlier result")
     return parser.parse_args(argv)
@@ -286,24 +289,30 @@ async def _run(arguments: argparse.Namespace, work_dir: Path) -> report.Results:
 def _run_cluster(arguments: argparse.Namespace, work_dir: Path) -> int:
     profile = _profile(arguments)
     run_id = time.strftime("%Y%m%d-%H%M%S")
+    meta = _meta(profile, run_id)
     try:
-        rows = asyncio.run(
-            cluster.run(
-                arguments.nodes,
-                profile.load.connections,
-                profile.load.phase_seconds,
-                build_templates(),
-                work_dir,
-                run_id,
+        results = asyncio.run(
+            asyncio.wait_for(
+                cluster.run(
+                    arguments.nodes,
+                    profile.load.connections,
+                    profile.load.phase_seconds,
+                    arguments.rounds,
+                    build_templates(),
+                    work_dir,
+                    run_id,
+                    arguments.maildev_prefix,
+                ),
+                RUN_LIMIT_SECONDS,
             )
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+    meta["load_average_at_end"] = round(os.getloadavg()[0], 2)
     arguments.output.mkdir(parents=True, exist_ok=True)
     path = arguments.output / f"{run_id}-cluster.json"
-    meta = _meta(profile, run_id)
-    path.write_text(json.dumps({"meta": meta, "rows": cluster.as_json(rows)}, indent=2) + "\n")
-    print(cluster.render(rows))
+    path.write_text(json.dumps({"meta": meta} | results, indent=2) + "\n")
+    print(cluster.render(results))
     print(f"\nresults written to {path}")
     return 0
 
@@ -311,7 +320,8 @@ def _run_cluster(arguments: argparse.Namespace, work_dir: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     arguments = _arguments(argv)
     if arguments.report:
-        print(report.render(report.load(arguments.report)))
+        loaded = report.load(arguments.report)
+        print(cluster.render(loaded) if "rows" in loaded else report.render(loaded))
         return 0
     work_dir = Path(tempfile.mkdtemp(prefix="tempmail-bench-"))
     if arguments.backend == "postgresql":

@@ -568,7 +568,13 @@ class Handler:
             return "550 5.1.1 No such mailbox"
         inbox, count = found
         if count >= self._settings.inbox.max_messages:
-            return "452 4.2.2 Mailbox full"
+            # A count kept in memory may lag a deletion made through another node.
+            try:
+                count = await self._store.message_count(inbox.id)
+            except StorageError:
+                return TEMPORARY_FAILURE
+            if count >= self._settings.inbox.max_messages:
+                return "452 4.2.2 Mailbox full"
         self._accepted.setdefault(envelope, {})[inbox.address] = inbox
         if recipient not in envelope.rcpt_tos:
             envelope.rcpt_tos.append(recipient)

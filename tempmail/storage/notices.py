@@ -6,6 +6,10 @@ Each node follows them on one connection of its own, never a pooled one (LISTEN 
 connection). Notices carry ids only: the notification queue may be written to disk, and mail
 content must never be. Nothing sent while a node was disconnected is replayed, so after each
 reconnect the follower is told to look again (`on_notice(None)`).
+
+The connection is probed every second. PostgreSQL delivers the notices committed before a query
+ahead of its answer, so a probe answered at time T means every change committed before T has
+been heard: `heard_within(s)` is what lets a node keep inboxes in memory (`sharedcache`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -49,7 +54,8 @@ class Listening:
     """One dedicated connection that LISTENs for change notices, reconnecting when it drops."""
 
     RETRY_SECONDS = 0.5
-    PROBE_SECONDS = 10.0
+    PROBE_EVERY_SECONDS = 1.0
+    PROBE_TIMEOUT_SECONDS = 10.0
 
     def __init__(self, url: str, on_notice: Callable[[Notice | None], None]) -> None:
         self._url = url
@@ -57,6 +63,13 @@ class Listening:
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self.connected = asyncio.Event()
+        self._probe_sent_at: float | None = None
+        """When the last answered probe was sent (None: no answer on this connection yet)."""
+
+    def heard_within(self, seconds: float) -> bool:
+        """Connected, and every change committed until `seconds` ago has been heard."""
+        sent = self._probe_sent_at
+        return sent is not None and not self._lost.is_set() and time.monotonic() - sent < seconds
 
     async def start(self) -> None:
         """Follow from now on; waits (a little) for the first connection."""
@@ -70,6 +83,7 @@ class Listening:
             self._on_notice(notice)
 
     def _dropped(self, connection: object) -> None:
+        self._probe_sent_at = None
         self._lost.set()
 
     async def _run(self) -> None:
@@ -84,19 +98,23 @@ class Listening:
                 )
                 connection.add_termination_listener(self._dropped)
                 self._lost.clear()
+                listening_since = time.monotonic()
                 await connection.add_listener(CHANNEL, self._received)
                 if warned:
                     log.info("following changes from other nodes again")
                 # Whatever was sent before this connection listened is not replayed.
                 self._on_notice(None)
+                self._probe_sent_at = listening_since
                 warned = False
                 self.connected.set()
                 while not self._lost.is_set():
                     # A dead peer that never closed the socket shows up on the next query.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._lost.wait(), self.PROBE_SECONDS)
+                        await asyncio.wait_for(self._lost.wait(), self.PROBE_EVERY_SECONDS)
                     if not self._lost.is_set():
-                        await connection.execute("SELECT 1", timeout=self.PROBE_SECONDS)
+                        sent = time.monotonic()
+                        await connection.execute("SELECT 1", timeout=self.PROBE_TIMEOUT_SECONDS)
+                        self._probe_sent_at = sent
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 if not warned:
                     log.warning(
@@ -104,6 +122,7 @@ class Listening:
                     )
                     warned = True
             finally:
+                self._probe_sent_at = None
                 self.connected.clear()
                 if connection is not None and not connection.is_closed():
                     connection.terminate()

@@ -6,9 +6,11 @@ use the database is a `StorageError` (SMTP `451 4.3.0`, API 503). Deliveries are
 as on SQLite: those queued while a commit runs go into the next transaction together, and each
 caller returns only after that COMMIT (`synchronous_commit=on`: the WAL is flushed).
 
-Nothing is cached between requests: another node may change any row at any time, and reading
-the row is what keeps every node's answer true at once. Schema changes run at start under an
-advisory lock, so nodes starting together migrate once.
+A group commit is one statement (its own transaction): it locks the inboxes, checks each one is
+live and not full, inserts the messages, counts them and sends their notices, in one round trip.
+Inboxes looked up by RCPT and by token are kept in memory only while this node hears every other
+node's changes (`sharedcache`); otherwise every lookup reads the row. Schema changes run at start
+under an advisory lock, so nodes starting together migrate once.
 """
 
 from __future__ import annotations
@@ -39,12 +41,16 @@ from tempmail.storage.base import (
     StoreStats,
 )
 from tempmail.storage.notices import CHANNEL, Listening, Notice, payload
+from tempmail.storage.sharedcache import SharedInboxCache
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 GROUP_LIMIT = 256
 POOL_SIZE = 8
+INBOX_CACHE = 4096
+# Inboxes are kept in memory only while the notice connection answered a probe this recently.
+HEARD_WITHIN_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 5
 COMMAND_TIMEOUT_SECONDS = 30
 # Advisory lock keys (any two fixed 64-bit numbers no other program of the database uses).
@@ -98,6 +104,41 @@ _MIGRATIONS: dict[int, list[str]] = {
         " (SELECT count(*) FROM messages WHERE inbox_id = inboxes.id)",
     ],
 }
+
+# One group commit, one statement and so one transaction (and one round trip). The inboxes are
+# locked in id order (nodes never deadlock); a row that another node's commit held is read as
+# that commit left it (READ COMMITTED re-reads a row it waited for), so counts are exact.
+# Message n of an inbox in the batch is stored if the inbox is live at its delivery's time and
+# holds fewer than its delivery's limit with the n - 1 before it. Notices go out at COMMIT.
+_GROUP_COMMIT = """
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::bytea[],
+                         $6::bytea[], $7::bigint[], $8::integer[], $9::text[])
+        WITH ORDINALITY AS b (id, inbox_id, received_at, size, summary, content, at_ms,
+                              max_messages, notice, ord)
+),
+locked AS MATERIALIZED (
+    SELECT id, expires_at, message_count FROM inboxes
+    WHERE id IN (SELECT inbox_id FROM batch) ORDER BY id FOR UPDATE
+),
+accepted AS (
+    SELECT b.*, l.expires_at,
+        l.message_count + row_number() OVER (PARTITION BY b.inbox_id ORDER BY b.ord) AS nth
+    FROM batch AS b JOIN locked AS l ON l.id = b.inbox_id
+),
+stored AS (
+    INSERT INTO messages (id, inbox_id, received_at, size, summary, content)
+    SELECT id, inbox_id, received_at, size, summary, content FROM accepted
+    WHERE expires_at > at_ms AND nth <= max_messages ORDER BY ord
+    RETURNING id, inbox_id
+),
+counted AS (
+    UPDATE inboxes SET message_count = inboxes.message_count + added.n
+    FROM (SELECT inbox_id, count(*) AS n FROM stored GROUP BY inbox_id) AS added
+    WHERE inboxes.id = added.inbox_id
+)
+SELECT s.id, pg_notify($10, b.notice) FROM stored AS s JOIN batch AS b ON b.id = s.id
+"""
 
 _INBOX_COLUMNS = (
     "id, address, token_digest, public_key, wrapped_key, key_id, created_at, expires_at"
@@ -181,6 +222,16 @@ class _Delivery:
         self.future = future
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """What a pooled connection needs between uses: nothing, so no extra round trip.
+
+    asyncpg rolls back a transaction left open before calling this; its default reset would then
+    also send `RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()` on every release. This
+    store never changes a session: no SET, LISTEN only on its own connection (`notices`),
+    advisory locks per transaction, cursors only inside transactions.
+    """
+
+
 def _inbox(row: asyncpg.Record | None) -> Inbox | None:
     if row is None:
         return None
@@ -204,6 +255,17 @@ class PostgresStore:
         self._committer: asyncio.Task[None] | None = None
         self._notes: dict[tuple[str, str], _Note] = {}
         self._writing_notes: dict[tuple[str, str], _Note] = {}
+        self._listening: Listening | None = None
+        self._cache = SharedInboxCache(INBOX_CACHE, self._hearing)
+
+    def _hearing(self) -> bool:
+        listening = self._listening
+        return listening is not None and listening.heard_within(HEARD_WITHIN_SECONDS)
+
+    @property
+    def cache_hits(self) -> int:
+        """Inbox lookups answered from memory so far."""
+        return self._cache.hits
 
     @classmethod
     async def open(cls, url: str, pool_size: int = POOL_SIZE) -> PostgresStore:
@@ -217,6 +279,7 @@ class PostgresStore:
                 timeout=CONNECT_TIMEOUT_SECONDS,
                 command_timeout=COMMAND_TIMEOUT_SECONDS,
                 server_settings={"application_name": "tempmail", "synchronous_commit": "on"},
+                reset=_keep_session,
             )
         except (ValueError, *_UNAVAILABLE, asyncpg.PostgresError) as error:
             raise StorageError(f"cannot connect to {where}: {_describe(error)}") from None
@@ -302,27 +365,45 @@ class PostgresStore:
                 )
         except asyncpg.UniqueViolationError:
             raise AddressTaken(inbox.address) from None
+        # Its creator uses the token next; a delete on any node drops it again.
+        self._cache.keep(inbox, None, self._cache.version)
 
     async def extend_inbox(self, inbox_id: str, expires_at: int) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE inboxes SET expires_at = $1 WHERE id = $2", expires_at, inbox_id
-            )
-            await _notify(db, "extended", inbox_id, "", self.node)
+        self._cache.forget(inbox_id)
+        try:
+            async with self._transaction() as db:
+                await db.execute(
+                    "UPDATE inboxes SET expires_at = $1 WHERE id = $2", expires_at, inbox_id
+                )
+                await _notify(db, "extended", inbox_id, "", self.node)
+        finally:
+            self._cache.forget(inbox_id)
 
     async def inbox_by_token(self, token_digests: Sequence[bytes]) -> Inbox | None:
-        return _inbox(
+        cached = self._cache.by_token(token_digests)
+        if cached is not None:
+            return cached
+        version = self._cache.version
+        inbox = _inbox(
             await self._fetchrow(
                 f"SELECT {_INBOX_COLUMNS} FROM inboxes WHERE token_digest = ANY($1::bytea[])"
                 " LIMIT 1",
                 list(token_digests),
             )
         )
+        if inbox is not None:
+            self._cache.keep(inbox, None, version)
+        return inbox
 
     async def key_ids_in_use(self) -> set[str]:
         return {str(row[0]) for row in await self._fetch("SELECT DISTINCT key_id FROM inboxes")}
 
     async def mailbox(self, address: str) -> tuple[Inbox, int] | None:
+        """The inbox at `address` and about how many messages it holds (see `sharedcache`)."""
+        cached = self._cache.mailbox(address)
+        if cached is not None:
+            return cached
+        version = self._cache.version
         row = await self._fetchrow(
             f"SELECT {_INBOX_COLUMNS}, message_count FROM inboxes WHERE address = $1",
             address,
@@ -330,7 +411,9 @@ class PostgresStore:
         if row is None:
             return None
         values = list(row.values())
-        return Inbox(*values[:-1]), int(values[-1])
+        inbox, count = Inbox(*values[:-1]), int(values[-1])
+        self._cache.keep(inbox, count, version)
+        return inbox, count
 
     async def message_count(self, inbox_id: str) -> int:
         row = await self._fetchrow("SELECT message_count FROM inboxes WHERE id = $1", inbox_id)
@@ -395,79 +478,47 @@ class PostgresStore:
     async def _commit_group(
         self, batch: list[_Delivery], notes: dict[tuple[str, str], _Note]
     ) -> list[list[str]]:
-        inbox_ids = sorted(
-            {message.inbox_id for delivery in batch for message in delivery.messages}
-        )
-        async with self._transaction() as db:
+        rows = [(message, delivery) for delivery in batch for message in delivery.messages]
+        async with _translated(), self._pool.acquire() as db:
             if notes:
-                await db.executemany(
-                    "UPDATE messages SET reading = coalesce($1, reading), seen = seen OR $2"
-                    " WHERE id = $3 AND inbox_id = $4",
-                    [
-                        (note.reading, note.seen, message_id, inbox_id)
-                        for (inbox_id, message_id), note in notes.items()
-                    ],
+                await db.execute(
+                    "UPDATE messages AS m SET reading = coalesce(n.reading, m.reading),"
+                    " seen = m.seen OR n.seen"
+                    " FROM unnest($1::text[], $2::text[], $3::bytea[], $4::boolean[])"
+                    " AS n (inbox_id, id, reading, seen)"
+                    " WHERE m.id = n.id AND m.inbox_id = n.inbox_id",
+                    [inbox_id for inbox_id, _ in notes],
+                    [message_id for _, message_id in notes],
+                    [note.reading for note in notes.values()],
+                    [note.seen for note in notes.values()],
                 )
-            if not batch:
-                return []
-            # Locking the inboxes (in one order, so nodes never deadlock) makes concurrent
-            # deliveries from other nodes wait here; a locked row is read as the commit this
-            # one waited for left it, so the count is exact.
-            state = {
-                row[0]: [int(row[1]), int(row[2])]
+            if not rows:
+                return [[] for _ in batch]
+            stored = {
+                str(row[0])
                 for row in await db.fetch(
-                    "SELECT id, expires_at, message_count FROM inboxes"
-                    " WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
-                    inbox_ids,
+                    _GROUP_COMMIT,
+                    [message.id for message, _ in rows],
+                    [message.inbox_id for message, _ in rows],
+                    [message.received_at for message, _ in rows],
+                    [message.size for message, _ in rows],
+                    [message.summary for message, _ in rows],
+                    [message.content for message, _ in rows],
+                    [delivery.now for _, delivery in rows],
+                    [delivery.max_messages for _, delivery in rows],
+                    [payload("message", m.inbox_id, m.id, self.node) for m, _ in rows],
+                    CHANNEL,
                 )
             }
-            before = {inbox_id: count for inbox_id, (_, count) in state.items()}
-            rows: list[tuple[object, ...]] = []
-            results: list[list[str]] = []
-            for delivery in batch:
-                delivered = []
-                for message in delivery.messages:
-                    inbox = state.get(message.inbox_id)
-                    if (
-                        inbox is None
-                        or inbox[0] <= delivery.now
-                        or inbox[1] >= delivery.max_messages
-                    ):
-                        continue
-                    inbox[1] += 1
-                    rows.append(
-                        (
-                            message.id,
-                            message.inbox_id,
-                            message.received_at,
-                            message.size,
-                            message.summary,
-                            message.content,
-                        )
-                    )
-                    delivered.append(message.inbox_id)
-                results.append(delivered)
-            if rows:
-                await db.executemany(
-                    "INSERT INTO messages (id, inbox_id, received_at, size, summary, content)"
-                    " VALUES ($1, $2, $3, $4, $5, $6)",
-                    rows,
-                )
-                await db.executemany(
-                    "UPDATE inboxes SET message_count = $2 WHERE id = $1",
-                    [
-                        (inbox_id, count)
-                        for inbox_id, (_, count) in state.items()
-                        if count != before[inbox_id]
-                    ],
-                )
-                await db.executemany(
-                    "SELECT pg_notify($1, $2)",
-                    [
-                        (CHANNEL, payload("message", str(row[1]), str(row[0]), self.node))
-                        for row in rows
-                    ],
-                )
+        added: dict[str, int] = {}
+        results: list[list[str]] = []
+        for delivery in batch:
+            delivered = [message.inbox_id for message in delivery.messages if message.id in stored]
+            for inbox_id in delivered:
+                added[inbox_id] = added.get(inbox_id, 0) + 1
+            results.append(delivered)
+        for inbox_id, count in added.items():
+            self._cache.added(inbox_id, count)
         return results
 
     async def list_messages(
@@ -536,18 +587,25 @@ class PostgresStore:
                 message_id,
                 inbox_id,
             )
-        return status != "UPDATE 0"
+        if status == "UPDATE 0":
+            return False
+        self._cache.added(inbox_id, -1)
+        return True
 
     async def delete_inbox(self, inbox_id: str, quarantine_until: int) -> bool:
-        async with self._transaction() as db:
-            address = await db.fetchval(
-                "DELETE FROM inboxes WHERE id = $1 RETURNING address", inbox_id
-            )
-            if address is None:
-                return False
-            await _quarantine(db, [(str(address), quarantine_until)])
-            await _notify(db, "deleted", inbox_id, "", self.node)
-            return True
+        self._cache.forget(inbox_id)
+        try:
+            async with self._transaction() as db:
+                address = await db.fetchval(
+                    "DELETE FROM inboxes WHERE id = $1 RETURNING address", inbox_id
+                )
+                if address is None:
+                    return False
+                await _quarantine(db, [(str(address), quarantine_until)])
+                await _notify(db, "deleted", inbox_id, "", self.node)
+                return True
+        finally:
+            self._cache.forget(inbox_id)
 
     async def expire(self, now: int, batch_size: int, quarantine_ms: int) -> list[str]:
         """Delete up to `batch_size` expired inboxes; returns their ids.
@@ -569,7 +627,10 @@ class PostgresStore:
             await db.execute("DELETE FROM quarantine WHERE until <= $1", now)
             for row in rows:
                 await _notify(db, "expired", str(row[0]), "", self.node)
-        return [str(row[0]) for row in rows]
+        expired = [str(row[0]) for row in rows]
+        for inbox_id in expired:
+            self._cache.forget(inbox_id)
+        return expired
 
     async def checkpoint(self) -> None:
         """Nothing to fold in: PostgreSQL's autovacuum reclaims deleted rows (see README)."""
@@ -603,7 +664,15 @@ class PostgresStore:
 
     async def follow(self, on_notice: Callable[[Notice | None], None]) -> Listening:
         """Follow every node's change notices on a connection of its own (see `notices`)."""
-        listening = Listening(self._url, on_notice)
+
+        def noticed(notice: Notice | None) -> None:
+            # This node's own messages were counted when it committed them.
+            if notice is None or notice.kind != "message" or notice.node != self.node:
+                self._cache.noticed(notice)
+            on_notice(notice)
+
+        listening = Listening(self._url, noticed)
+        self._listening = listening
         await listening.start()
         return listening
 

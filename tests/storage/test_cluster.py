@@ -96,7 +96,7 @@ def test_long_poll_on_one_node_wakes_for_mail_through_the_other(
     assert elapsed < 40
 
 
-def test_inbox_changes_are_seen_by_every_node_at_once(
+def test_inbox_changes_are_seen_by_every_node_within_a_second(
     nodes: tuple[RunningServer, RunningServer],
 ) -> None:
     a, b = nodes
@@ -114,11 +114,15 @@ def test_inbox_changes_are_seen_by_every_node_at_once(
     with b.client(inbox["token"]) as client:
         assert client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").json()["expires_at"] == expires
         assert client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
+    # Every node sees the deletion within a second (a node drops its copy when the notice comes).
+    deleted_at = time.monotonic()
+    with a.client(inbox["token"]) as client:
+        while client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code != 401:
+            assert time.monotonic() - deleted_at < 1.0
+            time.sleep(0.01)
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
         send_mail(a, inbox["address"], make_message(inbox["address"]))
     assert refused.value.recipients[inbox["address"]][0] == 550
-    with a.client(inbox["token"]) as client:
-        assert client.get(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 401
 
 
 def test_a_lost_notice_connection_is_made_again_and_nothing_is_missed(

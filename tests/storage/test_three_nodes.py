@@ -149,13 +149,25 @@ def test_live_updates_and_inbox_changes_cross_nodes(cluster: list[Node]) -> None
         smtp.sendmail("s@example.com", [inbox["address"]], _numbered(inbox["address"], 0, 0)[1])
     kind, data = events.get(timeout=30)
     assert (kind, data["subject"]) == ("message", "s0 n0")
-    with b.client(inbox["token"]) as client:
-        assert client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
-    # The very next RCPT on the third node is refused: no node holds a stale copy.
     with smtplib.SMTP(c.smtp_host, c.smtp_port, timeout=30) as smtp:
+        # The third node knows the inbox (and keeps it in memory)...
         smtp.ehlo("client.example")
         smtp.mail("s@example.com")
-        assert smtp.rcpt(inbox["address"])[0] == 550
+        assert smtp.rcpt(inbox["address"])[0] == 250
+        smtp.rset()
+        with b.client(inbox["token"]) as client:
+            assert client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
+        # ...and refuses RCPT within a second of its deletion through another node.
+        deleted_at = time.monotonic()
+        while True:
+            smtp.mail("s@example.com")
+            code = smtp.rcpt(inbox["address"])[0]
+            smtp.rset()
+            if code == 550:
+                break
+            assert code == 250
+            assert time.monotonic() - deleted_at < 1.0
+            time.sleep(0.01)
     assert events.get(timeout=30) == ("deleted", {})
 
 
