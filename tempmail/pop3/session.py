@@ -141,7 +141,9 @@ class Session:
                 # A command's own reads (an AUTH continuation) and writes (a client that stops
                 # reading a RETR) get the same time as an idle client, not for ever.
                 try:
-                    await asyncio.wait_for(self._command(line), self._settings.idle_timeout_seconds)
+                    # In this task (no wait_for task), so the session ends as soon as before.
+                    async with asyncio.timeout(self._settings.idle_timeout_seconds):
+                        await self._command(line)
                 except TimeoutError:
                     log.info("pop3 inbox %s: autologout, a command did not finish", self.inbox_id)
                     break
