@@ -161,6 +161,9 @@ class POP3Settings(_Section):
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 200
     max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 10
     max_commands_per_session: Annotated[int, msgspec.Meta(ge=10, le=1000000)] = 10000
+    # Memory all sessions together may hold for messages being sent (RETR/TOP: the opened
+    # message and its dot-stuffed copy); past it a RETR gets `-ERR [SYS/TEMP]`.
+    reply_memory_mb: Annotated[int, msgspec.Meta(ge=1, le=65536)] = 128
 
 
 class MailTMSettings(_Section):

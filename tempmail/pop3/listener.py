@@ -11,6 +11,7 @@ import ssl
 from collections import Counter
 
 from tempmail.clients import bucket_key
+from tempmail.databudget import DataBudget
 from tempmail.inboxes import Inboxes
 from tempmail.pop3.connection import Connection
 from tempmail.pop3.session import MAX_LINE, Locks, Session
@@ -53,6 +54,8 @@ class Listener:
         self._tasks: dict[asyncio.Task[None], Connection] = {}
         self._per_client: Counter[str] = Counter()
         self._locks = Locks()
+        # Shared by every session: what RETR and TOP may hold at once (see `Session._opened`).
+        self._replies = DataBudget(settings.reply_memory_mb * 1024 * 1024)
 
     def _connection(self) -> Connection:
         return Connection(MAX_LINE, self._begin)
@@ -77,6 +80,7 @@ class Listener:
             self._settings,
             self._tls,
             self._locks,
+            self._replies,
         )
         task = asyncio.get_running_loop().create_task(session.run(), name="tempmail-pop3")
         self._tasks[task] = connection

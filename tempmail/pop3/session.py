@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import ipaddress
 import logging
 import re
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from tempmail.databudget import DataBudget
 from tempmail.errors import NotFound, StorageError, TempmailError
 from tempmail.inboxes import Access, Inboxes
 from tempmail.pop3.connection import Connection, LineTooLong
@@ -46,6 +48,11 @@ AUTH_FAILED = b"-ERR [AUTH] Authentication failed.\r\n"
 UNKNOWN = b"-ERR Unknown command.\r\n"
 WRONG_STATE = b"-ERR Command not valid in this state.\r\n"
 TEMPORARY = b"-ERR [SYS/TEMP] Temporary failure; try again later.\r\n"
+BUSY = b"-ERR [SYS/TEMP] Too many messages are being sent right now; try again later.\r\n"
+
+
+class _Busy(Exception):
+    """The shared reply budget cannot hold a message now."""
 
 
 class Locks:
@@ -90,6 +97,7 @@ class Session:
         settings: POP3Settings,
         tls: ssl.SSLContext | None,
         locks: Locks,
+        replies: DataBudget,
     ) -> None:
         self._connection = connection
         self._inboxes = inboxes
@@ -98,6 +106,7 @@ class Session:
         self._settings = settings
         self._tls = tls
         self._locks = locks
+        self._replies = replies
         self._user: str | None = None
         self._access: Access | None = None
         self._maildrop: Maildrop | None = None
@@ -365,17 +374,36 @@ class Session:
             return None
         return (await self._inboxes.open_content(self._access, row)).raw
 
+    @contextlib.asynccontextmanager
+    async def _opened(self, entry: Entry) -> AsyncIterator[bytes | None]:
+        """The raw message of `entry` while it is being sent, charged to the budget all sessions
+        share: it stays in memory (opened and dot-stuffed) until a slow client has read it.
+
+        Raises `_Busy` when the budget cannot hold it now. One message larger than the whole
+        budget is charged as the whole budget, so it is sent when nothing else is.
+        """
+        charge = min(2 * entry.size + 1024, self._replies.limit)
+        if not self._replies.take(charge):
+            raise _Busy
+        try:
+            yield await self._raw(entry)
+        finally:
+            self._replies.give(charge)
+
     async def _retr(self, argument: str) -> None:
         picked = self._pick(argument)
         if isinstance(picked, bytes):
             await self._reply(picked)
             return
-        raw = await self._raw(picked[1])
-        if raw is None:
-            await self._reply(b"-ERR Message was deleted by another client.\r\n")
-            return
-        await self._reply(f"+OK {len(raw)} octets\r\n".encode())
-        await self._reply(multiline(raw))
+        try:
+            async with self._opened(picked[1]) as raw:
+                if raw is None:
+                    await self._reply(b"-ERR Message was deleted by another client.\r\n")
+                    return
+                await self._reply(f"+OK {len(raw)} octets\r\n".encode())
+                await self._reply(multiline(raw))
+        except _Busy:
+            await self._reply(BUSY)
 
     async def _top(self, argument: str) -> None:
         which, _, count = argument.strip().partition(" ")
@@ -387,12 +415,15 @@ class Session:
         if isinstance(picked, bytes):
             await self._reply(picked)
             return
-        raw = await self._raw(picked[1])
-        if raw is None:
-            await self._reply(b"-ERR Message was deleted by another client.\r\n")
-            return
-        await self._reply(b"+OK Top of message follows.\r\n")
-        await self._reply(multiline(top(raw, lines)))
+        try:
+            async with self._opened(picked[1]) as raw:
+                if raw is None:
+                    await self._reply(b"-ERR Message was deleted by another client.\r\n")
+                    return
+                await self._reply(b"+OK Top of message follows.\r\n")
+                await self._reply(multiline(top(raw, lines)))
+        except _Busy:
+            await self._reply(BUSY)
 
     async def _dele(self, argument: str) -> None:
         picked = self._pick(argument)

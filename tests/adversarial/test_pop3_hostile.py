@@ -343,3 +343,32 @@ def test_top_counts_body_lines(raw: bytes, lines: int) -> None:
         assert taken == raw
     else:
         assert body.count(b"\n") == lines and body.endswith(b"\n")
+
+
+def test_messages_being_sent_share_one_memory_budget(tmp_path: Path) -> None:
+    """Slow readers cannot make every session hold a whole message: what RETR keeps in memory
+    (the message and its dot-stuffed copy) comes from one budget; past it `-ERR [SYS/TEMP]`."""
+    server = Served(tmp_path, TEMPMAIL_POP3_REPLY_MEMORY_MB="24")
+    try:
+        body = (b"w" * 998 + b"\r\n") * 10_000  # 10 MB: more than the kernel's socket buffers
+        first, second = server.create_inbox(), server.create_inbox()
+        for inbox in (first, second):
+            server.send(inbox["address"], b"Subject: big\r\n\r\n" + body)
+            server.count(inbox, 1)
+        slow = Talk(server.pop3_port)
+        try:
+            assert slow.login(first).startswith(b"+OK")
+            assert slow.ask(b"RETR 1").startswith(b"+OK")  # charged, and not read yet
+            with Talk(server.pop3_port) as other:
+                assert other.login(second).startswith(b"+OK")
+                busy = b"-ERR [SYS/TEMP] Too many messages are being sent right now; try again later.\r\n"
+                assert other.ask(b"RETR 1") == busy
+                assert other.ask(b"TOP 1 0") == busy
+                # The slow reader finishes: the budget is back and the same command succeeds.
+                assert len(b"".join(slow.multiline())) > len(body)
+                assert other.ask(b"RETR 1").startswith(b"+OK")
+                assert b"".join(other.multiline()).endswith(b"w" * 998 + b"\r\n")
+        finally:
+            slow.close()
+    finally:
+        server.stop()
