@@ -51,15 +51,16 @@ class Expirer:
         """Delete every inbox that has expired; returns how many."""
         started = time.perf_counter()
         removed = 0
-        while True:
-            expired = await self._store.expire(self._clock(), BATCH_SIZE, self.quarantine_ms)
-            for inbox_id in expired:
-                self._hub.publish(inbox_id, Event("expired", {}))
-            removed += len(expired)
-            self._metrics.inboxes_expired.inc(len(expired))
-            if len(expired) < BATCH_SIZE:
-                break
-            await asyncio.sleep(0)
+        async with self._store.expiry_pass() as ours:
+            while ours:
+                expired = await self._store.expire(self._clock(), BATCH_SIZE, self.quarantine_ms)
+                for inbox_id in expired:
+                    self._hub.publish(inbox_id, Event("expired", {}))
+                removed += len(expired)
+                self._metrics.inboxes_expired.inc(len(expired))
+                if len(expired) < BATCH_SIZE:
+                    break
+                await asyncio.sleep(0)
         # Also folds in pages freed by deletions made through the API since the last pass.
         await self._checkpoint()
         if removed:

@@ -7,6 +7,7 @@ is behind it. Times are milliseconds since the epoch, UTC; sealed columns are op
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import msgspec
@@ -144,6 +145,11 @@ class Store(Protocol):
     async def delete_message(self, inbox_id: str, message_id: str) -> bool: ...
 
     async def delete_inbox(self, inbox_id: str, quarantine_until: int) -> bool: ...
+
+    def expiry_pass(self) -> AbstractAsyncContextManager[bool]:
+        """Held around one whole expiry pass; yields whether this node should run it now
+        (False while another node of a cluster runs its own)."""
+        ...
 
     async def expire(self, now: int, batch_size: int, quarantine_ms: int) -> list[str]: ...
 

@@ -56,6 +56,9 @@ COMMAND_TIMEOUT_SECONDS = 30
 # Advisory lock keys (any two fixed 64-bit numbers no other program of the database uses).
 MIGRATION_LOCK = 0x74656D706D61696C
 EXPIRY_LOCK = 0x74656D706D61696D
+# Held by the node whose expiry pass is running, for the whole pass (a session lock on one
+# pooled connection): passes of several nodes never overlap, not only their batches.
+EXPIRY_PASS_LOCK = 0x74656D706D61696E
 
 _DB: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 
@@ -606,6 +609,30 @@ class PostgresStore:
                 return True
         finally:
             self._cache.forget(inbox_id)
+
+    @asynccontextmanager
+    async def expiry_pass(self) -> AsyncIterator[bool]:
+        """Whether this node runs the expiry pass now: True while it holds the cluster's pass
+        lock (taken without waiting; another node's pass makes it False at once)."""
+        async with _translated(), self._pool.acquire() as connection:
+            held = bool(
+                await connection.fetchval("SELECT pg_try_advisory_lock($1)", EXPIRY_PASS_LOCK)
+            )
+            try:
+                yield held
+            finally:
+                if held:
+                    try:
+                        await connection.execute("SELECT pg_advisory_unlock($1)", EXPIRY_PASS_LOCK)
+                    except (
+                        *_UNAVAILABLE,
+                        asyncpg.PostgresError,
+                        asyncpg.exceptions.InternalClientError,
+                    ):
+                        # Closing the session gives the lock back (a lost one already has).
+                        log.warning("expiry pass lock not released; closing its connection")
+                        with contextlib.suppress(asyncpg.InterfaceError):  # already gone
+                            connection.terminate()
 
     async def expire(self, now: int, batch_size: int, quarantine_ms: int) -> list[str]:
         """Delete up to `batch_size` expired inboxes; returns their ids.

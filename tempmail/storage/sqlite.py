@@ -567,6 +567,11 @@ class SQLiteStore:
             entries,
         )
 
+    @asynccontextmanager
+    async def expiry_pass(self) -> AsyncIterator[bool]:
+        """One process owns the file: its expiry pass always runs."""
+        yield True
+
     async def expire(self, now: int, batch_size: int, quarantine_ms: int) -> list[str]:
         """Delete up to `batch_size` inboxes past their expiry (messages cascade); return ids.
 

@@ -91,6 +91,42 @@ def test_expiry_runs_on_one_node_at_a_time(postgres_url: str) -> None:
     asyncio.run(body())
 
 
+def test_expiry_passes_of_two_nodes_never_overlap(postgres_url: str) -> None:
+    """A whole pass, not only each batch, belongs to one node: while node A's pass runs,
+    node B's is refused at once (no waiting), and B gets the next one."""
+
+    async def body() -> None:
+        first = await PostgresStore.open(postgres_url)
+        second = await PostgresStore.open(postgres_url)
+        try:
+            async with first.expiry_pass() as ours:
+                assert ours
+                async with second.expiry_pass() as theirs:
+                    assert not theirs
+            async with second.expiry_pass() as theirs:
+                assert theirs
+            # A node whose connection dies mid-pass gives the lock back with its session, and
+            # its pass ends without an error.
+            admin = await asyncpg.connect(postgres_url)
+            try:
+                async with first.expiry_pass() as ours:
+                    assert ours
+                    holders = await admin.fetch(
+                        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    )
+                    assert len(holders) == 1
+                    await admin.execute("SELECT pg_terminate_backend($1)", holders[0]["pid"])
+            finally:
+                await admin.close()
+            async with second.expiry_pass() as theirs:
+                assert theirs
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(body())
+
+
 def test_unreachable_and_bad_urls_say_why_without_the_password(
     postgres_server: PostgresServer,
 ) -> None:
