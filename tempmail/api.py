@@ -418,6 +418,17 @@ async def _recent(inboxes: Inboxes, access: Access) -> list[tuple[MessageSummary
     return await inboxes.list_messages(access, MessageFilter(after_time=now_ms() - LOOKBACK_MS))
 
 
+async def _arrived(
+    inboxes: Inboxes, access: Access, data: dict[str, Any]
+) -> list[tuple[MessageSummaryRow, Summary]]:
+    """What an `arrived` event may bring: the one message it names, read and unwrapped alone;
+    without an id (notices may have been missed) everything recent, so nothing is lost."""
+    message_id = data.get("id")
+    if isinstance(message_id, str):
+        return await inboxes.list_messages(access, MessageFilter(only_message=message_id))
+    return await _recent(inboxes, access)
+
+
 async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> AsyncIterator[bytes]:
     with hub.subscribe(access.inbox.id) as queue:
         # Mail stored through another node arrives as an id (or, after a gap in the notices,
@@ -438,7 +449,9 @@ async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> Asyn
             if event.kind in ("overflow", "closing"):
                 return
             if event.kind == "arrived":
-                for row, summary in reversed(await _recent(inboxes, access)):
+                if event.data.get("id") in told:
+                    continue
+                for row, summary in reversed(await _arrived(inboxes, access, event.data)):
                     if row.id not in told:
                         told.add(row.id)
                         arrived = summary_event(row.id, row.received_at, summary, row.seen)

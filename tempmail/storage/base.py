@@ -84,11 +84,13 @@ class AddressQuarantined(Exception):
 
 
 class MessageFilter(msgspec.Struct, frozen=True):
-    """Which messages of an inbox to list: newer than a message or a time, unseen only."""
+    """Which messages of an inbox to list: newer than a message or a time, unseen only, or one."""
 
     after_message: str | None = None
     after_time: int | None = None
     unseen_only: bool = False
+    only_message: str | None = None
+    """Just this message (its summary row), if the inbox holds it: a live stream told of one."""
 
 
 EVERYTHING = MessageFilter()

@@ -541,6 +541,9 @@ class PostgresStore:
             conditions.append(f"received_at > ${len(arguments)}")
         if which.unseen_only:
             conditions.append("NOT seen")
+        if which.only_message is not None:
+            arguments.append(which.only_message)
+            conditions.append(f"id = ${len(arguments)}")
         rows = await self._fetch(
             "SELECT id, received_at, size, summary, seen FROM messages"
             f" WHERE {' AND '.join(conditions)} ORDER BY seq DESC",

@@ -492,6 +492,9 @@ class SQLiteStore:
             parameters.append(which.after_time)
         if which.unseen_only:
             conditions.append("seen = 0")
+        if which.only_message is not None:
+            conditions.append("id = ?")
+            parameters.append(which.only_message)
         # One row holding the whole list: the reader's thread lets go of the GIL around every
         # row it steps through, and while the event loop and worker threads are busy, taking
         # it back can wait out a switch interval (5 ms) each time.

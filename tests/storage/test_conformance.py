@@ -126,6 +126,13 @@ def test_filters(backend: Backend) -> None:
         store.note_reading(inbox.id, sent[1].id, None, True)
         unseen = await store.list_messages(inbox.id, MessageFilter(unseen_only=True))
         assert sent[1].id not in {row.id for row in unseen} and len(unseen) == 3
+        one = await store.list_messages(inbox.id, MessageFilter(only_message=sent[1].id))
+        assert [(row.id, row.seen) for row in one] == [(sent[1].id, True)]
+        other = make_inbox()
+        await store.create_inbox(other, NOW)
+        elsewhere = MessageFilter(only_message=sent[0].id)
+        assert await store.list_messages(other.id, elsewhere) == []
+        assert await store.list_messages(inbox.id, MessageFilter(only_message="nope")) == []
 
     run(backend, test)
 
