@@ -5,7 +5,8 @@ is announced with `pg_notify` inside its transaction, so it goes out at COMMIT a
 Each node follows them on one connection of its own, never a pooled one (LISTEN belongs to its
 connection). Notices carry ids only: the notification queue may be written to disk, and mail
 content must never be. Nothing sent while a node was disconnected is replayed, so after each
-reconnect the follower is told to look again (`on_notice(None)`).
+reconnect the follower is told to look again (`on_notice(None)`). A group commit sends one
+notice for up to LINES_PER_NOTICE of its messages, a line each, not one notice per message.
 
 The connection is probed every second. PostgreSQL delivers the notices committed before a query
 ahead of its answer, so a probe answered at time T means every change committed before T has
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "tempmail"
 CONNECT_TIMEOUT_SECONDS = 5
+# A line is under 100 bytes (uuid ids, 12-hex node); PostgreSQL takes payloads under 8000.
+LINES_PER_NOTICE = 64
 
 
 class Notice(NamedTuple):
@@ -78,9 +81,10 @@ class Listening:
             await asyncio.wait_for(self.connected.wait(), CONNECT_TIMEOUT_SECONDS)
 
     def _received(self, connection: object, pid: int, channel: str, payload: object) -> None:
-        notice = parse_notice(str(payload))
-        if notice is not None:
-            self._on_notice(notice)
+        for line in str(payload).split("\n"):
+            notice = parse_notice(line)
+            if notice is not None:
+                self._on_notice(notice)
 
     def _dropped(self, connection: object) -> None:
         self._probe_sent_at = None

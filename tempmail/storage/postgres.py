@@ -40,7 +40,7 @@ from tempmail.storage.base import (
     NewMessage,
     StoreStats,
 )
-from tempmail.storage.notices import CHANNEL, Listening, Notice, payload
+from tempmail.storage.notices import CHANNEL, LINES_PER_NOTICE, Listening, Notice, payload
 from tempmail.storage.sharedcache import SharedInboxCache
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,11 @@ _MIGRATIONS: dict[int, list[str]] = {
 # locked in id order (nodes never deadlock); a row that another node's commit held is read as
 # that commit left it (READ COMMITTED re-reads a row it waited for), so counts are exact.
 # Message n of an inbox in the batch is stored if the inbox is live at its delivery's time and
-# holds fewer than its delivery's limit with the n - 1 before it. Notices go out at COMMIT.
+# holds fewer than its delivery's limit with the n - 1 before it. The stored messages' notices
+# go out at COMMIT, several lines to one notice (`notices.LINES_PER_NOTICE`, well under the
+# 8000-byte payload limit): one notice to every listening node per commit, not one per message.
+# The statement answers the stored ids, then a NULL per notice sent (a SELECT the answer does not
+# read would not run).
 _GROUP_COMMIT = """
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::bytea[],
@@ -139,8 +143,14 @@ counted AS (
     UPDATE inboxes SET message_count = inboxes.message_count + added.n
     FROM (SELECT inbox_id, count(*) AS n FROM stored GROUP BY inbox_id) AS added
     WHERE inboxes.id = added.inbox_id
+),
+notified AS (
+    SELECT pg_notify($10, string_agg(b.notice, E'\\n' ORDER BY b.ord))
+    FROM stored AS s JOIN batch AS b ON b.id = s.id
+    GROUP BY (b.ord - 1) / $11
 )
-SELECT s.id, pg_notify($10, b.notice) FROM stored AS s JOIN batch AS b ON b.id = s.id
+SELECT id FROM stored
+UNION ALL SELECT NULL FROM notified
 """
 
 _INBOX_COLUMNS = (
@@ -511,7 +521,9 @@ class PostgresStore:
                     [delivery.max_messages for _, delivery in rows],
                     [payload("message", m.inbox_id, m.id, self.node) for m, _ in rows],
                     CHANNEL,
+                    LINES_PER_NOTICE,
                 )
+                if row[0] is not None
             }
         added: dict[str, int] = {}
         results: list[list[str]] = []

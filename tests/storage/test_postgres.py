@@ -10,6 +10,7 @@ import pytest
 
 from tempmail.errors import StorageError
 from tempmail.storage import PostgresStore
+from tempmail.storage.notices import CHANNEL, Notice
 from tempmail.storage.postgres import EXPIRY_LOCK, SCHEMA_VERSION, public_url
 from tests.servers import PostgresServer, free_port
 from tests.storage.test_conformance import HOUR, NOW, make_inbox, make_message
@@ -189,5 +190,42 @@ def test_database_away_is_a_storage_error_then_recovers(postgres_server: Postgre
             assert await store.message_count(inbox.id) == 2
         finally:
             await store.close()
+
+    asyncio.run(body())
+
+
+def test_a_commit_sends_one_notice_for_many_messages(postgres_url: str) -> None:
+    """150 messages committed together: 3 notices (64 lines each at most), every id in them,
+    and the other node's follower hears each message once."""
+
+    async def body() -> None:
+        sender = await PostgresStore.open(postgres_url)
+        other = await PostgresStore.open(postgres_url)
+        raw: list[str] = []
+        heard: list[Notice] = []
+        listener = await asyncpg.connect(postgres_url)
+        await listener.add_listener(CHANNEL, lambda *args: raw.append(str(args[3])))
+        listening = await other.follow(lambda notice: heard.append(notice) if notice else None)
+        try:
+            inbox = make_inbox()
+            await sender.create_inbox(inbox, NOW)
+            messages = [make_message(inbox) for _ in range(150)]
+            assert await sender.deliver(messages, 500, NOW) == [inbox.id] * 150
+            for _ in range(100):
+                if len(heard) >= 150 and len(raw) >= 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(raw) == 3
+            assert all(len(text.encode()) < 8000 for text in raw)
+            assert sorted(len(text.split("\n")) for text in raw) == [22, 64, 64]
+            assert sorted(notice.message_id for notice in heard) == sorted(m.id for m in messages)
+            assert {(notice.kind, notice.inbox_id, notice.node) for notice in heard} == {
+                ("message", inbox.id, sender.node)
+            }
+        finally:
+            await listening.stop()
+            await listener.close()
+            await sender.close()
+            await other.close()
 
     asyncio.run(body())
