@@ -418,23 +418,48 @@ async def _recent(inboxes: Inboxes, access: Access) -> list[tuple[MessageSummary
     return await inboxes.list_messages(access, MessageFilter(after_time=now_ms() - LOOKBACK_MS))
 
 
-async def _arrived(
-    inboxes: Inboxes, access: Access, data: dict[str, Any]
-) -> list[tuple[MessageSummaryRow, Summary]]:
-    """What an `arrived` event may bring: the one message it names, read and unwrapped alone;
-    without an id (notices may have been missed) everything recent, so nothing is lost."""
-    message_id = data.get("id")
-    if isinstance(message_id, str):
-        return await inboxes.list_messages(access, MessageFilter(only_message=message_id))
-    return await _recent(inboxes, access)
+class Arrivals:
+    """What a live stream (SSE here, mail.tm's Mercure) tells of mail stored through another
+    node. Such mail comes as an `arrived` event with the message's id: the stream reads that
+    one summary row and unwraps it with its own inbox key. Without an id (notices may have been
+    missed after a reconnect) it reads everything recent again, so nothing is lost. Messages
+    the client had when the stream opened, or was told of since, are not told again."""
+
+    def __init__(self, inboxes: Inboxes, access: Access) -> None:
+        self._inboxes = inboxes
+        self._access = access
+        self._told: set[str] = set()
+
+    async def start(self) -> None:
+        self._told = {row.id for row, _ in await _recent(self._inboxes, self._access)}
+
+    async def news(self, event: Event) -> list[Event]:
+        """`event` as the stream tells it: an `arrived` one becomes the `message` events of
+        what is new (none if all is known); anything else is as it came."""
+        if event.kind == "message":
+            self._told.add(event.data["id"])
+        if event.kind != "arrived":
+            return [event]
+        message_id = event.data.get("id")
+        if message_id in self._told:
+            return []
+        if isinstance(message_id, str):
+            which = MessageFilter(only_message=message_id)
+            found = await self._inboxes.list_messages(self._access, which)
+        else:
+            found = await _recent(self._inboxes, self._access)
+        events = []
+        for row, summary in reversed(found):
+            if row.id not in self._told:
+                self._told.add(row.id)
+                events.append(summary_event(row.id, row.received_at, summary, row.seen))
+        return events
 
 
 async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> AsyncIterator[bytes]:
     with hub.subscribe(access.inbox.id) as queue:
-        # Mail stored through another node arrives as an id (or, after a gap in the notices,
-        # as nothing): the stream reads the new messages itself. These it need not tell of:
-        # the client had them, or this stream told it.
-        told = {row.id for row, _ in await _recent(inboxes, access)}
+        arrivals = Arrivals(inboxes, access)
+        await arrivals.start()
         yield b": connected\n\n"
         while True:
             remaining = (access.inbox.expires_at - now_ms()) / 1000
@@ -448,18 +473,8 @@ async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> Asyn
                 continue
             if event.kind in ("overflow", "closing"):
                 return
-            if event.kind == "arrived":
-                if event.data.get("id") in told:
-                    continue
-                for row, summary in reversed(await _arrived(inboxes, access, event.data)):
-                    if row.id not in told:
-                        told.add(row.id)
-                        arrived = summary_event(row.id, row.received_at, summary, row.seen)
-                        yield _sse(arrived.kind, arrived.data)
-                continue
-            if event.kind == "message":
-                told.add(event.data["id"])
-            yield _sse(event.kind, event.data)
+            for told in await arrivals.news(event):
+                yield _sse(told.kind, told.data)
             if event.kind in ("expired", "deleted"):
                 return
 

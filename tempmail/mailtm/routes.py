@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tempmail.api import ACTIVE_TYPES, HeldStream, content_disposition
+from tempmail.api import ACTIVE_TYPES, Arrivals, HeldStream, content_disposition
 from tempmail.clock import now_ms
 from tempmail.errors import (
     BadRequest,
@@ -344,9 +344,12 @@ def _event(document: documents.Document) -> bytes:
     return b"id: urn:uuid:" + str(uuid.uuid4()).encode() + b"\ndata: " + encode(document) + b"\n\n"
 
 
-async def _updates(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
+async def _updates(hub: EventHub, inboxes: Inboxes, access: Access) -> AsyncIterator[bytes]:
     inbox = access.inbox
     with hub.subscribe(inbox.id) as queue:
+        # Mail stored through another node of a cluster is read as the native stream reads it.
+        arrivals = Arrivals(inboxes, access)
+        await arrivals.start()
         yield b": connected\n\n"
         while True:
             remaining = (inbox.expires_at - now_ms()) / 1000
@@ -361,8 +364,9 @@ async def _updates(hub: EventHub, access: Access) -> AsyncIterator[bytes]:
                 if event.kind in ("overflow", "closing"):
                     return
                 event_kind = event.kind
-                if event_kind == "message":
-                    yield _event(documents.arrival(inbox, event.data))
+                if event_kind in ("message", "arrived"):
+                    for told in await arrivals.news(event):
+                        yield _event(documents.arrival(inbox, told.data))
                     continue
             if event_kind in ("expired", "deleted"):
                 ended = documents.account(inbox, 0, 0)
@@ -381,7 +385,7 @@ async def mercure(request: Request) -> Response:
     # The same caps as the native event streams, counted together with them.
     slots: StreamSlots = request.state.streams
     lease = slots.take(str(getattr(request.state, "client", "unknown")), access.inbox.id)
-    return HeldStream(lease, _updates(request.state.hub, access))
+    return HeldStream(lease, _updates(request.state.hub, request.state.inboxes, access))
 
 
 async def _error(request: Request, error: Exception) -> Response:

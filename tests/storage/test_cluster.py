@@ -4,6 +4,7 @@ changes cross from one node to the other."""
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import smtplib
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from tempmail.cluster import Follower
@@ -26,7 +28,7 @@ KEYS = {"TEMPMAIL_ENCRYPTION_KEY": "c3" * 32, "TEMPMAIL_SECRET_KEY": "d4" * 32}
 
 @pytest.fixture
 def nodes(tmp_path: Path, postgres_url: str) -> Iterator[tuple[RunningServer, RunningServer]]:
-    environ = {"TEMPMAIL_STORAGE_URL": postgres_url, **KEYS}
+    environ = {"TEMPMAIL_STORAGE_URL": postgres_url, "TEMPMAIL_MAILTM_ENABLED": "true", **KEYS}
     first = start_server(tmp_path / "a", environ)
     try:
         second = start_server(tmp_path / "b", environ)
@@ -64,6 +66,35 @@ def test_mail_through_one_node_streams_on_the_other(
         assert client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
     assert events.get(timeout=30) == ("deleted", {})
     assert events.empty()
+
+
+def test_mailtm_mercure_on_one_node_gets_mail_through_the_other(
+    nodes: tuple[RunningServer, RunningServer],
+) -> None:
+    a, b = nodes
+    address = f"mercure@{create_inbox(a)['address'].split('@')[1]}"
+    account = {"address": address, "password": "correct horse battery"}
+    with httpx.Client(base_url=b.http_url + "/mailtm", timeout=30) as http:
+        created = http.post("/accounts", json=account)
+        assert created.status_code == 201, created.text
+        answer = http.post("/token", json=account)
+        assert answer.status_code == 200, answer.text
+        token = answer.json()["token"]
+        url = f"/.well-known/mercure?topic=/accounts/{created.json()['id']}"
+        headers = {"Authorization": f"Bearer {token}"}
+        with http.stream("GET", url, headers=headers) as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == ": connected"
+            send_mail(a, address, make_message(address, "Across to Mercure"))
+            # Keep-alive comments come every 15 s: a stream that never tells fails here.
+            deadline = time.monotonic() + 40
+            for line in lines:
+                assert time.monotonic() < deadline
+                if line.startswith("data: "):
+                    document = json.loads(line.removeprefix("data: "))
+                    break
+    assert (document["subject"], document["seen"]) == ("Across to Mercure", False)
+    assert document["to"] == [{"address": address, "name": ""}]
 
 
 def test_long_poll_on_one_node_wakes_for_mail_through_the_other(
