@@ -56,6 +56,9 @@ class Conflict(TempmailError):
 class PayloadTooLarge(TempmailError):
     status = 413
     code = "payload_too_large"
+    # The rest of the body is never read: the connection must not carry another request, whose
+    # "headers" would be the unread body (seen as a 431 on a busy machine).
+    headers: ClassVar[dict[str, str] | None] = {"Connection": "close"}
 
 
 class TooManyStreams(TempmailError):

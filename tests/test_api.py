@@ -168,6 +168,7 @@ def test_ttl_is_capped_and_validated(server: RunningServer) -> None:
                 assert field in error["message"]
         huge = client.post("/api/v1/inboxes", content=b"{" + b" " * 20_000 + b"}")
         assert huge.status_code == 413
+        assert huge.headers["connection"] == "close"  # its unread body is no next request
         empty = client.post("/api/v1/inboxes")
         assert empty.status_code == 201
     from datetime import datetime
