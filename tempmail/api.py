@@ -74,7 +74,8 @@ async def _inbox_access(request: Request) -> Access:
     return access
 
 
-async def _read_body(request: Request) -> bytes:
+async def read_body(request: Request) -> bytes:
+    """The request body, at most `MAX_BODY_BYTES` (413 past it, by the declared length first)."""
     declared = request.headers.get("content-length")
     if (
         declared is not None
@@ -110,7 +111,7 @@ def _decode(body: bytes, decoder: msgspec.json.Decoder[T], required: bool = Fals
 
 async def create_inbox(request: Request) -> Response:
     """POST /api/v1/inboxes"""
-    command = _decode(await _read_body(request), _create_decoder)
+    command = _decode(await read_body(request), _create_decoder)
     inboxes: Inboxes = request.state.inboxes
     created = await inboxes.create(command.ttl_hours, command.local_part, command.domain)
     return json_response(
@@ -149,7 +150,7 @@ async def current_inbox(request: Request) -> Response:
 async def update_inbox(request: Request) -> Response:
     """PATCH /api/v1/inboxes/{inbox_id} {"ttl_hours": N}"""
     access = await _inbox_access(request)
-    command = _decode(await _read_body(request), _update_decoder, required=True)
+    command = _decode(await read_body(request), _update_decoder, required=True)
     inboxes: Inboxes = request.state.inboxes
     extended = await inboxes.extend(access, command.ttl_hours)
     return await _info(request, Access(extended, access.token))

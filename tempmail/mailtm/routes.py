@@ -13,18 +13,17 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tempmail.api import ACTIVE_TYPES, Arrivals, HeldStream, content_disposition
+from tempmail.api import ACTIVE_TYPES, Arrivals, HeldStream, content_disposition, read_body
 from tempmail.clock import now_ms
 from tempmail.errors import (
     BadRequest,
     Forbidden,
     IntegrityError,
     NotFound,
-    PayloadTooLarge,
     StorageError,
     TempmailError,
     Unauthorized,
@@ -43,7 +42,6 @@ from tempmail.streams import StreamSlots
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 16 * 1024
 MAX_PAGE_DIGITS = 6
 KEEPALIVE_SECONDS = 15.0
 HEADER_SCAN_BYTES = 64 * 1024
@@ -93,26 +91,6 @@ async def _access(request: Request) -> Access:
         if error.message == "JWT Token not found":
             raise
         raise Unauthorized("Invalid JWT Token") from None
-
-
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if (
-        declared is not None
-        and declared.isascii()
-        and declared.isdigit()
-        and (len(declared) > 12 or int(declared) > MAX_BODY_BYTES)
-    ):
-        raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
-    except ClientDisconnect:
-        raise BadRequest("The request body did not arrive.") from None
-    return bytes(body)
 
 
 def _decode(body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
@@ -175,7 +153,7 @@ async def _account_document(request: Request, access: Access) -> documents.Docum
 
 async def create_account(request: Request) -> Response:
     """POST /accounts {address, password}"""
-    credentials: Credentials = _decode(await _body(request), _credentials)
+    credentials: Credentials = _decode(await read_body(request), _credentials)
     accounts: Accounts = request.app.state.accounts
     try:
         created = await accounts.register(
@@ -191,7 +169,7 @@ async def create_account(request: Request) -> Response:
 
 async def token(request: Request) -> Response:
     """POST /token {address, password} -> {id, token}"""
-    credentials: Credentials = _decode(await _body(request), _credentials)
+    credentials: Credentials = _decode(await read_body(request), _credentials)
     accounts: Accounts = request.app.state.accounts
     access = await accounts.login(request.state.inboxes, credentials.address, credentials.password)
     return _respond(request, {"token": access.token, "id": access.inbox.id})
@@ -285,7 +263,7 @@ async def get_message(request: Request) -> Response:
 
 async def update_message(request: Request) -> Response:
     """PATCH /messages/{message_id} {"seen": true}"""
-    update: SeenUpdate = _decode(await _body(request), _seen_update)
+    update: SeenUpdate = _decode(await read_body(request), _seen_update)
     if not update.seen:
         raise Violation("seen", "Messages can be marked seen, not unseen, here.")
     return await _detail(request, mark_seen=True)
