@@ -7,6 +7,7 @@ reply codes, route templates and kinds, never addresses, ids or raw paths.
 
 from __future__ import annotations
 
+import abc
 import shutil
 import time
 from pathlib import Path
@@ -180,7 +181,7 @@ def route_label(scope: Scope) -> str:
     return path or "static"
 
 
-class RequestObserver:
+class RequestObserver(abc.ABC):
     """ASGI middleware that sees every HTTP request's route template, method, final status and
     duration once it is answered (or failed: 500); subclasses say what to do with them."""
 
@@ -205,8 +206,9 @@ class RequestObserver:
         finally:
             self.observed(scope, route_label(scope), status, time.perf_counter() - started)
 
+    @abc.abstractmethod
     def observed(self, scope: Scope, route: str, status: int, seconds: float) -> None:
-        raise NotImplementedError
+        """Called once per request after it is answered."""
 
 
 class HTTPMetrics(RequestObserver):
