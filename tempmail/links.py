@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote
 
 import msgspec
 
@@ -28,17 +29,57 @@ OPENING = 400
 # links after them are listed as plain links. A verification mail's link comes among its
 # first: after a view-in-browser link, a logo and a navigation bar at most.
 MAX_JUDGED = 20
+# How much of the clause before a link is read.
+_CLAUSE = 100
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
 _LINK_WORDS = Vocabulary.build(
-    wording.LINK_NOT_TERMS,
+    [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS],
     [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
     wording.LINK_HINT_TERMS,
 )
+
+
+def _in_paths(terms: Iterable[str]) -> list[str]:
+    """Terms as a path spells them: "e-mail bestätigen" also as "e-mail_bestätigen" (wiki
+    page names) and "e-mail-bestätigen"."""
+    return [
+        spelled
+        for term in terms
+        for spelled in {term, term.replace(" ", "_"), term.replace(" ", "-")}
+    ]
+
+
+# Paths are read percent-decoded, so a localized page name ("Spezial:E-Mail_bestätigen",
+# "Служебная:Подтверждение") is read with the words of link texts. Of the English-only
+# link words only the URL tables' own are used: "help" and "terms" are in URL_NOT_TERMS as
+# path segments, and "aide" would be found inside "/braided".
 _URL_WORDS = Vocabulary.build(
-    wording.URL_NOT_TERMS, [*wording.URL_TERMS, *wording.URL_RESET_TERMS], wording.URL_HINT_TERMS
+    _in_paths(
+        [
+            *wording.URL_NOT_TERMS,
+            *wording.LINK_UNDO_TERMS,
+            *(term for term in wording.LINK_NOT_TERMS if not term.isascii()),
+        ]
+    ),
+    _in_paths(
+        [
+            *wording.URL_TERMS,
+            *wording.URL_RESET_TERMS,
+            *wording.LINK_TERMS,
+            *wording.LINK_RESET_TERMS,
+        ]
+    ),
+    _in_paths(
+        [
+            *wording.URL_HINT_TERMS,
+            *(term for term in wording.LINK_HINT_TERMS if not term.isascii()),
+        ]
+    ),
 )
+# What leads to a remedy ("if this wasn't you, reset your password here:").
+_REMEDY_WORDS = Vocabulary.build(wording.LINK_REMEDY_TERMS, (), ())
 # Only the verify / confirm / activate words, for links in notices.
 _CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
 _NOTICE_WORDS = Vocabulary.build((), wording.NOTICE_TERMS, ())
@@ -75,6 +116,8 @@ def collect_links(
     values = tuple(f"={code.lower()}" for code in codes if len(code) >= 6)
     texts: dict[str, str] = {}
     passed: dict[str, RawLink] = {}
+    # Per part (HTML, text): the first occurrence of a verification link.
+    firsts: dict[int, RawLink] = {}
     judged = 0
     for count, occurrence in enumerate(occurrences):
         if count >= MAX_RAW_LINKS or (judged >= MAX_JUDGED and len(texts) >= MAX_LINKS):
@@ -86,17 +129,26 @@ def collect_links(
             judged += 1
             if _is_verification(occurrence, values):
                 passed[url] = occurrence
-    if passed and is_notice(f"{subject}\n{_opening(next(iter(passed.values())))}"):
+        if url in passed:
+            firsts.setdefault(id(occurrence.source), occurrence)
+    if passed and _is_notice_mail(subject, firsts.values()):
         passed = {url: link for url, link in passed.items() if _confirms(link)}
     links = [Link(url=url, text=texts[url], verification=url in passed) for url in texts]
     links.sort(key=lambda link: not link.verification)
     return links[:MAX_LINKS]
 
 
+def _is_notice_mail(subject: str, firsts: Iterable[RawLink]) -> bool:
+    """Whether the subject, or what a part (HTML, text) says before its first verification
+    link, tells of something already done; either part may say it first."""
+    return is_notice(subject) or any(is_notice(_opening(link)) for link in firsts)
+
+
 def _opening(link: RawLink) -> str:
-    """What the mail says before a link, at most its first `OPENING` characters."""
-    opening = link.source[: min(link.position, OPENING)]
-    return " ".join(opening.replace(BLOCK_MARK, " ").split())
+    """What the mail says before a link, at most its first `OPENING` characters (of text:
+    an HTML part's indentation and block marks do not count)."""
+    opening = link.source[: min(link.position, 8 * OPENING)]
+    return " ".join(opening.replace(BLOCK_MARK, " ").split())[:OPENING]
 
 
 def _confirms(link: RawLink) -> bool:
@@ -129,14 +181,21 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     # threshold, as for most links in a newsletter.
     if score + (2 if reads_context else 0) < LINK_THRESHOLD:
         return False
+    clause = link.before().lower()
+    before = clause[-_CLAUSE:]
     if not reads_context:
-        return score >= LINK_THRESHOLD
-    before, after = link.before().lower()[-100:], link.after().lower()[:80]
+        return score >= LINK_THRESHOLD and not _is_remedy(clause)
+    after = link.after().lower()[:80]
     if generic and "no" in _LINK_WORDS.kinds(before[-40:] + " \n " + after[:40]):
         return False
     context_kinds = _LINK_WORDS.kinds(before + " \n " + after)
     score += 2 if "yes" in context_kinds else 1 if "hint" in context_kinds else 0
-    return score >= LINK_THRESHOLD
+    return score >= LINK_THRESHOLD and not _is_remedy(clause)
+
+
+def _is_remedy(before: str) -> bool:
+    """Whether the clause leading to a link makes it a remedy: "if this wasn't you, ..."."""
+    return bool(_REMEDY_WORDS.matches(before))
 
 
 def _path(url: str) -> str:
@@ -146,7 +205,8 @@ def _path(url: str) -> str:
     slash = rest.find("/")
     query = rest.find("?")
     cut = min(index for index in (slash, query, len(rest)) if index >= 0)
-    path = rest[cut:].lower()
+    path = rest[cut:]
+    path = unquote(path).lower() if "%" in path else path.lower()
     return _CAMPAIGN.sub("", path) if "utm_" in path else path
 
 

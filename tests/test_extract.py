@@ -6,6 +6,7 @@ import random
 import time
 import tomllib
 from pathlib import Path
+from urllib.parse import quote
 
 import msgspec
 import pytest
@@ -688,3 +689,130 @@ def test_typical_message_is_fast() -> None:
     mean = (time.perf_counter() - started) / (len(corpus) * 5)
     # Measured at about 0.12 ms; the bound leaves room for slow CI and coverage tracing.
     assert mean < 0.005, f"{mean * 1000:.2f} ms per message"
+
+
+def flags(subject: str, text: str, html: str = "") -> dict[str, bool]:
+    return {link.url: link.verification for link in extract(subject, text, html).links}
+
+
+@pytest.mark.parametrize(
+    ("page", "context"),
+    [
+        pytest.param("Spezial:E-Mail_bestätigen", "Öffne diese Seite:", id="de"),
+        pytest.param("Служебная:Подтвердить_почту", "Откройте эту страницу:", id="ru"),
+        pytest.param("特別:メール確認", "次のページを開いてください:", id="ja"),
+        pytest.param("Ειδικό:Επιβεβαίωση", "Ανοίξτε τη σελίδα:", id="el"),
+        pytest.param("Speciaal:E-mailadres_bevestigen", "Open de pagina:", id="nl"),
+    ],
+)
+def test_a_percent_encoded_page_name_is_read_in_its_language(page: str, context: str) -> None:
+    url = f"https://wiki.example.org/wiki/{quote(page)}/5d41402abc4b2a76b9719d911017c592"
+    assert flags("Wiki", f"{context}\n\n{url}\n") == {url: True}
+
+
+def test_a_tracking_wrapper_is_read_through() -> None:
+    target = "https://app.example.com/verify?t=Ab12Cd34Ef56Gh78"
+    url = f"https://t.mailer.example/r?u={quote(target, safe='')}"
+    assert flags("Acme", f"Open:\n{url}\n") == {url: True}
+
+
+@pytest.mark.parametrize(
+    ("confirm", "cancel"),
+    [
+        pytest.param(
+            "To confirm this address, open:",
+            "Not you? Follow this link to cancel the confirmation:",
+            id="en",
+        ),
+        pytest.param(
+            "Um die Adresse zu bestätigen, öffne:",
+            "Du warst das nicht? Dann brich die Bestätigung hier ab, der Link läuft morgen ab:",
+            id="de-verb-in-path",
+        ),
+        pytest.param(
+            "Pour confirmer cette adresse, ouvrez :",
+            "Pour annuler la confirmation de l'adresse, ouvrez :",
+            id="fr",
+        ),
+        pytest.param(
+            "メールアドレスを確認するには次を開いてください:",
+            "確認を取り消すには次を開いてください:",
+            id="ja",
+        ),
+    ],
+)
+def test_a_cancel_link_is_no_verification_link(confirm: str, cancel: str) -> None:
+    good = "https://site.example/account/confirm/9f86d081884c7d659a2feaa0c55ad015"
+    bad = "https://site.example/account/invalidate/9f86d081884c7d659a2feaa0c55ad015"
+    text = f"{confirm}\n{good}\n\n{cancel}\n{bad}\n\nThe link expires in 7 days.\n"
+    assert flags("Confirm your address", text) == {good: True, bad: False}
+
+
+@pytest.mark.parametrize(
+    "anchor", ["Cancel the request", "This wasn't me", "Annuler", "Widerrufen", "Отменить", "取消"]
+)
+def test_an_undo_button_is_no_verification_link(anchor: str) -> None:
+    html = (
+        "<p>Confirm your new e-mail address.</p>"
+        f"<a href='https://site.example/c?t=Ab12Cd34Ef56Gh78'>{anchor}</a>"
+    )
+    assert [link.verification for link in extract("", "", html).links] == [False]
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        pytest.param("If this wasn't you, please reset your password right away:", id="en"),
+        pytest.param("Se non sei stato tu a farlo, reimposta subito la tua password:", id="it"),
+        pytest.param("Если это были не вы, срочно смените пароль:", id="ru"),
+        pytest.param("Si no fuiste tú, restablece tu contraseña ahora:", id="es"),
+        pytest.param("如果不是您本人操作，请立即重置密码：", id="zh"),
+        pytest.param("Jeśli to nie ty, zresetuj hasło:", id="pl"),
+    ],
+)
+def test_a_remedy_link_is_no_verification_link(lead: str) -> None:
+    url = "https://site.example/password/reset/confirm/Q1/ab12cd-34ef56ab78cd90ef12ab"
+    assert flags("Hello", f"Hi Ana,\n\n{lead}\n{url}\n\nThanks\n") == {url: False}
+
+
+@pytest.mark.parametrize(
+    ("subject", "opening"),
+    [
+        pytest.param(
+            "Security alert",
+            "We noticed a new sign-in to your account from Firefox on Linux.",
+            id="en",
+        ),
+        pytest.param(
+            "Sicherheitshinweis",
+            "Es gab eine neue Anmeldung bei deinem Konto (Firefox, Linux).",
+            id="de",
+        ),
+        pytest.param(
+            "Alerte", "Nouvelle connexion à votre compte depuis Firefox sous Linux.", id="fr"
+        ),
+        pytest.param(
+            "Konto",
+            "Twoje konto zostało aktywowane. Możesz się teraz zalogować.",
+            id="pl-activated",
+        ),
+        pytest.param("Cuenta", "Tu cuenta ha sido activada. Ya puedes entrar.", id="es-activated"),
+    ],
+)
+def test_a_notice_of_a_sign_in_or_activation_has_no_verification_link(
+    subject: str, opening: str
+) -> None:
+    url = "https://site.example/password/reset?token=Ab12Cd34Ef56Gh78Ij90"
+    text = f"{opening}\n\nReset password: {url}\n"
+    assert flags(subject, text) == {url: False}
+
+
+def test_the_notice_is_read_in_the_text_part_as_well() -> None:
+    # The HTML part opens with a long header; the text part says what happened.
+    url = "https://site.example/password/reset?token=Ab12Cd34Ef56Gh78Ij90"
+    html = (
+        "<div>" + "<p>Site navigation</p>\n" * 40 + "</div>"
+        f"<p><a href='{url}'>Reset password</a></p>"
+    )
+    text = f"Your password was changed yesterday.\n\nReset password: {url}\n"
+    assert flags("Hello", text, html) == {url: False}
