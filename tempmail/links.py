@@ -33,6 +33,8 @@ MAX_JUDGED = 20
 _CLAUSE = 100
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
+# A shorter value with a digit: a one-use id or code ("/c/aB3dE9x2").
+_URL_VALUE = re.compile(r"[A-Za-z0-9_-]{8,}+")
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
 _LINK_WORDS = Vocabulary.build(
     [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS],
@@ -171,6 +173,10 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     if "no" in url_kinds or "no" in text_kinds:
         return False
     token = _has_token(path) or any(_carries(path, value) for value in values)
+    # A URL that says nothing and carries no one-use value is a page anyone can open (a
+    # lookup, a form, a home page): whatever its text says, nothing is verified by opening it.
+    if not url_kinds and not token and not _has_value(path):
+        return False
     score = 3 if "yes" in text_kinds else 1 if "hint" in text_kinds else 0
     score += 2 if "yes" in url_kinds else 1 if "hint" in url_kinds else 0
     if token:
@@ -224,3 +230,8 @@ def _has_token(path: str) -> bool:
         if any(char.isdigit() for char in value) and any(char.isalpha() for char in value):
             return True
     return False
+
+
+def _has_value(path: str) -> bool:
+    """Whether the path or query carries a value of 8 characters or more with a digit."""
+    return any(any(char.isdigit() for char in m.group()) for m in _URL_VALUE.finditer(path))

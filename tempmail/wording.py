@@ -133,6 +133,19 @@ LINK_TERMS = (
     "xác nhận", "xác minh", "kích hoạt", "ยืนยัน", "เปิดใช้",
     "konfirmasi", "aktifkan", "पुष्टि", "सत्यापित", "सक्रिय",
     "kinnita",
+    # More languages and forms: Turkish, Polish and Slovak "verify", South Slavic, Baltic,
+    # Bulgarian, Belarusian, Bengali, Tamil, Telugu, Malay, Tagalog, Swahili, Icelandic,
+    # Basque, Welsh, Irish, Albanian, Georgian, Armenian, Kazakh, Urdu; Traditional Chinese;
+    # Japanese "本登録" (finish registering) and katakana loanwords; Korean noun phrases.
+    "doğrula", "dogrula", "weryfik", "overiť", "overte", "overenie", "potrd", "patvirtin",
+    "apstiprin", "aktivir", "aktyvuo", "aktyvin", "aktivizē", "aktivizet", "aktiveeri",
+    "επαληθ", "потвърд", "потврд", "пацвердз", "верифік", "верифиц", "активац", "активір",
+    "নিশ্চিত", "যাচাই", "সক্রিয়", "உறுதிப்படுத்", "சரிபார்", "ధృవీకరించ", "sahkan",
+    "kumpirm", "thibitisha", "staðfest", "baieztatu", "egiaztatu", "cadarnha", "dilysu",
+    "dearbh", "konfirm", "vërteto", "aktivizo", "დაადასტურ", "გაააქტიურ", "հաստատ",
+    "ակտիվացն", "растау", "تصدیق", "تصديق", "認證", "啟用", "啟動", "確定", "本登録",
+    "登録を完了", "アクティベート", "アクティベーション", "ベリファイ", "이메일 확인",
+    "메일 확인", "주소 확인", "계정 확인", "이메일 인증",
 )  # fmt: skip
 # Links that reset or set a password: verification links, except in a mail that says the
 # password was already changed or the account already exists (`NOTICE_TERMS`).
@@ -149,6 +162,10 @@ LINK_RESET_TERMS = (
     "yeni şifre", "yeni parola", "новый пароль", "новий пароль", "nytt lösenord",
     "ny adgangskode", "nytt passord", "uusi salasana", "nové heslo", "új jelszó",
     "parolă nouă", "新しいパスワード", "新密码", "새 비밀번호",
+    "palauta", "atkurti", "atkur", "atiestat", "atjaunot", "ponastav", "възстанов", "нулир",
+    "ресет", "endurstill", "berrezarri", "ailosod", "rivendos", "पुनः सेट", "রিসেট",
+    "மீட்டமை", "重新設定", "重新设置", "重新設置", "khôi phục", "pulihkan",
+    "setel ulang", "tetapkan semula", "weka upya", "新密碼", "nova lozinka", "nova palavra-passe",
 )  # fmt: skip
 LINK_HINT_TERMS = (
     "sign in", "sign-in", "log in", "login", "log me in", "continue", "anmelden",
@@ -163,6 +180,10 @@ LINK_HINT_TERMS = (
     "şifre", "parola", "пароль", "lösenord", "adgangskode", "passord", "salasana", "heslo",
     "jelszó", "κωδικό", "סיסמ", "كلمة المرور", "رمز عبور", "mật khẩu", "รหัสผ่าน",
     "kata sandi", "पासवर्ड", "contrasenya", "parool", "パスワード", "密码", "비밀번호",
+    "サインイン", "登入", "登錄", "密碼", "암호", "prihlás", "prijav", "пријав", "влез",
+    "pieteikties", "prisijung", "innskrá", "saioa hasi", "mewngofnodi", "лозинк", "парол",
+    "geslo", "lozink", "slaptažod", "parole", "lykilorð", "pasahitz", "cyfrinair",
+    "fjalëkalim", "পাসওয়ার্ড",
 )  # fmt: skip
 # Never the verification link, whatever else the link says.
 LINK_NOT_TERMS = (
@@ -256,6 +277,11 @@ LINK_REMEDY_TERMS = (
     "如果不是你", "如果不是您", "若不是您", "若非本人", "如非本人", "不是本人", "如果这不是", "如果這不是",
     "如果您没有", "如果您沒有", "如果你没有", "如果你沒有", "心当たりがない", "身に覚えがない",
     "ご本人でない", "본인이 아닌", "요청하지 않으셨다면", "si no has estat",
+    "ef þú breyttir ekki", "ef þetta varst ekki þú", "ef þú gerðir þetta ekki",
+    "ef þú baðst ekki", "ako niste vi", "ako to niste", "če to niste bili", "če niste",
+    "jei tai buvote ne jūs", "jei tai ne jūs", "ja tas nebijāt jūs", "kui see polnud",
+    "kui te ei", "ако това не сте", "ако не сте", "ако то нисте", "nëse nuk ishit",
+    "kama si wewe", "kung hindi ikaw",
 )  # fmt: skip
 # What a mail is for, read in its subject and opening: a notice that something already
 # happened ("password changed", "account already exists", "no account for this address").
@@ -313,6 +339,8 @@ NOTICE_TERMS = (
     "беше променен", "е променен", "вече съществува", "već postoji", "že obstaja",
     "jau egzistuoja", "jau eksistē", "ir mainīt", "ir nomainīt", "արդեն մեր համակարգում",
     "արդեն գրանցված", "արդեն գոյություն", "փոխվել է", "უკვე არსებობს", "შეიცვალა",
+    "verið breytt", "er þegar til", "je spremenjen", "je promijenjen", "je promenjen",
+    "buvo pakeistas", "tika mainīta", "u ndryshua", "imebadilishwa", "ay binago",
     # A new sign-in to the account: its links are "change your password" remedies.
     "new sign-in to", "new sign-in from", "new sign-in on", "new sign-in detected",
     "new login to", "new login from", "new login on", "new login detected",

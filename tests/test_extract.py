@@ -816,3 +816,50 @@ def test_the_notice_is_read_in_the_text_part_as_well() -> None:
     )
     text = f"Your password was changed yesterday.\n\nReset password: {url}\n"
     assert flags("Hello", text, html) == {url: False}
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        "E-posta adresini doğrula",  # tr
+        "Zweryfikuj adres",  # pl
+        "Потвърдете имейла си",  # bg
+        "Patvirtinkite el. paštą",  # lt
+        "Apstipriniet e-pastu",  # lv
+        "Potrdite e-naslov",  # sl
+        "Aktivirajte račun",  # hr
+        "啟用帳戶",  # zh-Hant
+        "本登録を完了する",  # ja
+        "이메일 인증하기",  # ko
+        "ইমেল যাচাই করুন",  # bn
+        "Thibitisha barua pepe",  # sw
+        "Staðfestu netfangið",  # is
+        "Palauta salasana",  # fi, reset
+        "重新設定密碼",  # zh-Hant, reset
+    ],
+)
+def test_link_words_in_more_languages(anchor: str) -> None:
+    html = f"<p><a href='https://site.example/e/5d41402abc4b2a76b9719d911017c592'>{anchor}</a></p>"
+    assert [link.verification for link in extract("", "", html).links] == [True]
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://lookup.example/range/5decf",
+        "https://site.example/",
+        "https://site.example/account/overview",
+    ],
+)
+def test_a_page_anyone_can_open_is_no_verification_link(href: str) -> None:
+    # The text says "verify", but the URL has no word of its own and no one-use value.
+    html = f"<p><a href='{href}'>Verify whether the password was leaked</a></p>"
+    assert [link.verification for link in extract("", "", html).links] == [False]
+
+
+def test_a_notice_in_icelandic_keeps_its_reset_link_a_remedy() -> None:
+    text = (
+        "Lykilorðinu þínu hefur verið breytt.\nEf þú breyttir ekki lykilorðinu þínu, smelltu "
+        "hér til að endurstilla það: https://site.example/forgot_password\n"
+    )
+    assert flags("Lykilorð", text) == {"https://site.example/forgot_password": False}
