@@ -29,15 +29,16 @@ OPENING = 400
 # links after them are listed as plain links. A verification mail's link comes among its
 # first: after a view-in-browser link, a logo and a navigation bar at most.
 MAX_JUDGED = 20
-# How much of the clause before a link is read.
+# How much of the clause, and of the paragraph, before a link is read.
 _CLAUSE = 100
+_WINDOW = 200
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
 # A shorter value with a digit: a one-use id or code ("/c/aB3dE9x2").
 _URL_VALUE = re.compile(r"[A-Za-z0-9_-]{8,}+")
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
 _LINK_WORDS = Vocabulary.build(
-    [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS],
+    [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
     [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
     wording.LINK_HINT_TERMS,
 )
@@ -61,6 +62,7 @@ _URL_WORDS = Vocabulary.build(
     _in_paths(
         [
             *wording.URL_NOT_TERMS,
+            *wording.URL_ORDER_TERMS,
             *wording.LINK_UNDO_TERMS,
             *(term for term in wording.LINK_NOT_TERMS if not term.isascii()),
         ]
@@ -195,6 +197,13 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     if generic and "no" in _LINK_WORDS.kinds(before[-40:] + " \n " + after[:40]):
         return False
     context_kinds = _LINK_WORDS.kinds(before + " \n " + after)
+    # A clause that also names an order, a cancellation or help gives nothing.
+    if "no" in context_kinds:
+        return score >= LINK_THRESHOLD and not _is_remedy(clause)
+    if "yes" not in context_kinds:
+        paragraph = link.paragraph_before().lower()[-_WINDOW:]
+        if paragraph and "yes" in _LINK_WORDS.kinds(paragraph):
+            context_kinds = frozenset({"yes"})
     score += 2 if "yes" in context_kinds else 1 if "hint" in context_kinds else 0
     return score >= LINK_THRESHOLD and not _is_remedy(clause)
 

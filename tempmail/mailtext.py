@@ -25,6 +25,8 @@ _CLAUSE_MARK = re.compile("[\n\ue000\u3002\uff01\uff1f]|[.!?] |\\.[\n\ue000]")
 # The last mark of a window: a greedy run, then the mark (bounded windows: linear).
 _LAST_CLAUSE_MARK = re.compile("(?s:.*)([\n\ue000\u3002\uff01\uff1f]|[.!?] )")
 _PARAGRAPH_END = re.compile(r"\n[ \t\r]*+\n")
+# The last paragraph break of a window (a blank line or a block's end).
+_LAST_PARAGRAPH_MARK = re.compile("(?s:.*)(?:\n[ \t\r]*+\n|\ue000)")
 _SPACE_OR_MARK = " \t\r\n\ue000"
 MAX_URL = 2048
 MAX_TAGS = 20_000
@@ -80,9 +82,21 @@ class RawLink:
     def before(self) -> str:
         """The clause leading up to the link ("Please go to the following page:")."""
         window = self.source[max(0, self.position - _WINDOW) : self.position]
-        window = window.rstrip(_SPACE_OR_MARK)
+        # A full stop right before the link ends the clause that leads to it ("...下記のURL
+        # を開いてください。\nURL"), as "." before a line break does.
+        window = window.rstrip(_SPACE_OR_MARK).rstrip("\u3002\uff01\uff1f")
         last = _LAST_CLAUSE_MARK.match(window)
         return " ".join(window[last.start(1) + 1 if last else 0 :].split())
+
+    def paragraph_before(self) -> str:
+        """The paragraph leading up to a link that starts its own line: the instruction is
+        often a sentence before the last ("Open the link to confirm. It expires in a day.")."""
+        window = self.source[max(0, self.position - _WINDOW) : self.position]
+        if window.rstrip(" \t\r")[-1:] not in ("\n", BLOCK_MARK, ""):
+            return ""
+        window = window.rstrip(_SPACE_OR_MARK)
+        last = _LAST_PARAGRAPH_MARK.match(window)
+        return " ".join(window[last.end() if last else 0 :].split())
 
     def after(self) -> str:
         """The clause from the link on ("... to reset your password.")."""

@@ -222,6 +222,25 @@ URL_NOT_TERMS = (
     "help", "support", "faq", "docs", "/blog", "/view", "webversion", "web-version",
     "browser", "itunes", "appstore", "app-store", "/store/apps", "/app/",
 )  # fmt: skip
+# Links to an order, a booking, a ticket or an invoice: a shop's "view or change your order"
+# link carries a secret too, and "確認" (check) or "confirm your order" sit next to it, but
+# it verifies no address. Whole phrases where the bare word has another sense ("in order
+# to", Spanish "pedido" = asked).
+LINK_ORDER_TERMS = (
+    "your order", "the order", "order #", "order number", "order details", "view order",
+    "my order", "invoice", "booking", "reservation", "bestellung", "rechnung", "buchung",
+    "commande", "facture", "réservation", "tu pedido", "su pedido", "del pedido",
+    "el pedido", "seu pedido", "do pedido", "encomenda", "factura", "fatura", "reserva",
+    "ordine", "fattura", "prenotazion", "bestelling", "factuur", "boeking", "zamówieni",
+    "faktur", "rezerwacj", "objednáv", "rendelés", "számla", "comanda", "comandă",
+    "sipariş", "fatura", "rezervasyon", "beställning", "bestilling", "tilaus", "varaus",
+    "заказ", "счёт", "бронир", "замовлен", "рахун", "παραγγελ", "τιμολόγ", "הזמנה",
+    "חשבונית", "طلبك", "الطلب", "فاتورة", "سفارش", "فاکتور", "đơn hàng", "hóa đơn",
+    "คำสั่งซื้อ", "pesanan", "ऑर्डर", "注文", "予約", "請求書", "订单", "訂單", "预订",
+    "發票", "发票", "주문", "예약", "송장",
+)  # fmt: skip
+# Path segments of the same.
+URL_ORDER_TERMS = ("/order", "/invoice", "/booking", "/reservation", "/bestellung", "/commande")
 # Links that undo or refuse something: cancel a request, invalidate an address, revoke a
 # session, "this wasn't me". Never the verification link, even in a sentence about
 # confirming ("follow this link to cancel the e-mail address confirmation").

@@ -863,3 +863,50 @@ def test_a_notice_in_icelandic_keeps_its_reset_link_a_remedy() -> None:
         "hér til að endurstilla það: https://site.example/forgot_password\n"
     )
     assert flags("Lykilorð", text) == {"https://site.example/forgot_password": False}
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        pytest.param(
+            "Open the link below to confirm your address. It works for 24 hours.", id="en"
+        ),
+        pytest.param(
+            "Öffne den Link, um deine Adresse zu bestätigen. Er gilt 24 Stunden.", id="de"
+        ),
+        pytest.param("Abre el enlace para verificar tu correo. Caduca en 24 horas.", id="es"),
+        pytest.param(
+            "下のリンクを開いてメールアドレスを確認してください。有効期限は24時間です。", id="ja"
+        ),
+    ],
+)
+def test_the_instruction_may_be_a_sentence_before_the_last(paragraph: str) -> None:
+    url = "https://site.example/e/5d41402abc4b2a76b9719d911017c592"
+    assert flags("Hello", f"Hi Ana,\n\n{paragraph}\n\n{url}\n\nThanks\n") == {url: True}
+
+
+def test_a_sentence_ending_in_an_ideographic_full_stop_leads_to_its_link() -> None:
+    url = "https://site.example/e/5d41402abc4b2a76b9719d911017c592"
+    assert flags("你好", f"请点击以下链接激活您的账户。\n{url}\n") == {url: True}
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        pytest.param("To change or check your order details, open:", id="en"),
+        pytest.param("注文の詳細の変更と確認は、以下のURLからどうぞ。", id="ja"),
+        pytest.param("Um deine Bestellung zu prüfen und zu bestätigen, öffne:", id="de"),
+        pytest.param("Para confirmar su pedido, abra:", id="es"),
+    ],
+)
+def test_an_order_link_is_no_verification_link(lead: str) -> None:
+    url = "https://shop.example/fest/2026/o/7PJHP/enm60aro4t4fqzjo/"
+    assert flags("Thanks", f"Thank you.\n\n{lead}\n{url}\n") == {url: False}
+    order = "https://shop.example/fest/order/7PJHP/confirm/enm60aro4t4fqzjo/"
+    assert flags("Thanks", f"Thank you.\n\nOpen this:\n{order}\n") == {order: False}
+
+
+def test_in_order_to_is_no_order() -> None:
+    url = "https://site.example/e/5d41402abc4b2a76b9719d911017c592"
+    text = f"In order to confirm your address, open:\n{url}\n"
+    assert flags("Hello", text) == {url: True}
