@@ -24,6 +24,7 @@ _CODE_WORDS = Vocabulary.build(
     wording.CODE_HINT_TERMS,
     whole_words=[*wording.NOT_CODE_WORDS, *wording.CODE_WORDS],
 )
+_LONGEST = max(map(len, _CODE_WORDS.terms))
 _SENTENCE_END = re.compile(r"[.!?。]\s|\n")
 _STRIP_AROUND_CODE = " \t[](){}<>\"'*_.:|-"
 # Right after a number: an amount, a size, a date part or a year, not a code.
@@ -62,20 +63,34 @@ NAMED = -1000.0
 
 
 class Words:
-    """The code, hint and not-a-code words of a stretch (`first` to `last`) of a lower-cased
-    text, found in one pass, and where its sentences end, so that each candidate looks them
-    up instead of reading its surroundings again."""
+    """The code, hint and not-a-code words of the stretches (`spans`, in order) of a
+    lower-cased text that candidates' surroundings cover, and where their sentences end,
+    found once so that each candidate looks them up instead of reading its surroundings
+    again. Overlapping stretches are read as one; the text between distant candidates (a
+    code at the top, a price in the footer) is not read at all."""
 
-    def __init__(self, lowered: str, first: int, last: int) -> None:
-        first = max(0, first)
-        self.found = [
-            (kind, start + first, end + first)
-            for kind, start, end in _CODE_WORDS.find(lowered[first:last])
-        ]
+    def __init__(self, lowered: str, spans: list[tuple[int, int]]) -> None:
+        self.found: list[tuple[str, int, int]] = []
+        self.sentence_starts: list[int] = []
+        self.sentence_ends: list[int] = []
+        merged: list[list[int]] = []
+        for first, last in spans:
+            # Read a little more on each side, so that a word cut by a stretch's ends
+            # ("verification" as "...ication" or "verifi...") is read whole.
+            first, last = max(0, first - _LONGEST), last + _LONGEST
+            if merged and first <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        for first, last in merged:
+            self.found += [
+                (kind, start + first, end + first)
+                for kind, start, end in _CODE_WORDS.find(lowered[first:last])
+            ]
+            for match in _SENTENCE_END.finditer(lowered, first, last):
+                self.sentence_starts.append(match.start())
+                self.sentence_ends.append(match.end())
         self.starts = [start for _, start, _ in self.found]
-        ends = list(_SENTENCE_END.finditer(lowered, first, last))
-        self.sentence_starts = [match.start() for match in ends]
-        self.sentence_ends = [match.end() for match in ends]
 
     def before(self, start: int, reach: int) -> list[tuple[str, int, int]]:
         """The words that start at most `reach` before `start` and end by it."""

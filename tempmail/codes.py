@@ -40,6 +40,8 @@ MAX_CANDIDATES = 16
 # navigation, greeting) adds a few hundred more. The bound keeps a long mail's cost flat.
 CODE_SCAN = 5_000
 CODE_THRESHOLD = 5.0
+# How far before and after a candidate `codecontext` looks for words.
+_BEFORE, _AFTER = 160, 60
 
 # An address is found from its "@" (a pattern that starts with the local part would be
 # tried at every position of the text), then its local part is taken from just before it.
@@ -91,7 +93,7 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
         if not candidates:
             continue
         # Words are read once, over the stretch the candidates' surroundings cover.
-        words = Words(lowered, candidates[0].start - 160, candidates[-1].end + 60)
+        words = Words(lowered, [(c.start - _BEFORE, c.end + _AFTER) for c in candidates])
         for candidate in candidates:
             score = _score(prepared, lowered, words, candidate, announced if index else 0.0)
             scored.append((candidate, score))
