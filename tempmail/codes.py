@@ -59,6 +59,7 @@ _TOKEN = re.compile(
     r"[A-Za-z0-9]*+(?:-[A-Za-z0-9]++)*+(?![./:,][0-9])"
 )
 _VOWELS = frozenset("AEIOUY")
+_AROUND = " \t\r\n[](){}<>\"'*_.:|-"
 _LEADING_LETTERS = re.compile(r"[A-Z]*+")
 
 
@@ -82,6 +83,8 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
     announced = announces_code(_prepare(subject).lower()) if subject else 0.0
     scored: list[tuple[_Candidate, float]] = []
     lonely: set[str] = set()
+    # Codes that are all a body says (a text part that is nothing but "GYTEV9").
+    whole: set[str] = set()
     for index, text in enumerate([subject, *bodies]):
         if not text:
             continue
@@ -99,6 +102,8 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
             scored.append((candidate, score))
             if index and alone_on_line(prepared, candidate.start, candidate.end):
                 lonely.add(candidate.code)
+                if len(candidates) == 1 and _is_whole(prepared, candidate):
+                    whole.add(candidate.code)
     vetoed: set[str] = set()
     for candidate, score in scored:
         seen[candidate.code] = seen.get(candidate.code, 0) + 1
@@ -110,7 +115,8 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
     # The only code-shaped token of the message, shown on a line of its own under a subject
     # that speaks of signing in, needs no more words around it.
     if len(best) == 1 and announced and lonely:
-        best[next(iter(best))] += 1.0
+        code = next(iter(best))
+        best[code] += 2.0 if code in whole else 1.0
     totals = {code: score + 0.5 * min(seen[code] - 1, 2) for code, score in best.items()}
     for code, score in totals.items():
         if CODE_THRESHOLD - 1.0 <= score < CODE_THRESHOLD and shown_large(markup, code):
@@ -118,6 +124,11 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
     kept = [code for code, score in totals.items() if score >= CODE_THRESHOLD]
     kept.sort(key=lambda code: -totals[code])
     return kept[:MAX_CODES]
+
+
+def _is_whole(text: str, candidate: _Candidate) -> bool:
+    """Whether the candidate is all the text shows, but for marks around it."""
+    return text.strip(_AROUND) == text[candidate.start : candidate.end].strip(_AROUND)
 
 
 def _prepare(text: str) -> str:
@@ -228,9 +239,13 @@ def _digit_shape(digits: str) -> float:
 
 
 def _alnum_shape(token: str) -> float:
-    # A word then digits ("SPRING30", "WELCOME10") is how promotions are spelled.
+    # A word then an amount ("SPRING30", "WELCOME10") is how promotions are spelled; five
+    # letters and one digit ("GYTEV9") is a code's random draw.
     letters = _LEADING_LETTERS.match(token)
-    wordy = letters is not None and len(letters.group()) >= 4 and token[letters.end() :].isdigit()
+    digits = token[letters.end() :] if letters is not None else ""
+    wordy = (
+        letters is not None and len(letters.group()) >= 4 and digits.isdigit() and len(digits) >= 2
+    )
     return (1.0 if 6 <= len(token) <= 8 else 0.5) - (2.0 if wordy else 0.0)
 
 

@@ -119,6 +119,7 @@ def collect_links(
     """
     values = tuple(f"={code.lower()}" for code in codes if len(code) >= 6)
     texts: dict[str, str] = {}
+    shown: dict[str, str] = {}
     passed: dict[str, RawLink] = {}
     # Per part (HTML, text): the first occurrence of a verification link.
     firsts: dict[int, RawLink] = {}
@@ -126,7 +127,10 @@ def collect_links(
     for count, occurrence in enumerate(occurrences):
         if count >= MAX_RAW_LINKS or (judged >= MAX_JUDGED and len(texts) >= MAX_LINKS):
             break
-        url = occurrence.url
+        # The same address written percent-encoded in one part and plainly in the other
+        # ("Sp%C3%A9cial:..." and "Spécial:...") is one link, shown as first written.
+        url = unquote(occurrence.url) if "%" in occurrence.url else occurrence.url
+        shown.setdefault(url, occurrence.url)
         if not texts.get(url):
             texts[url] = occurrence.text
         if url not in passed and judged < MAX_JUDGED:
@@ -137,7 +141,7 @@ def collect_links(
             firsts.setdefault(id(occurrence.source), occurrence)
     if passed and _is_notice_mail(subject, firsts.values()):
         passed = {url: link for url, link in passed.items() if _confirms(link)}
-    links = [Link(url=url, text=texts[url], verification=url in passed) for url in texts]
+    links = [Link(url=shown[url], text=texts[url], verification=url in passed) for url in texts]
     links.sort(key=lambda link: not link.verification)
     return links[:MAX_LINKS]
 

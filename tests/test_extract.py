@@ -910,3 +910,30 @@ def test_in_order_to_is_no_order() -> None:
     url = "https://site.example/e/5d41402abc4b2a76b9719d911017c592"
     text = f"In order to confirm your address, open:\n{url}\n"
     assert flags("Hello", text) == {url: True}
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"),
+    [
+        pytest.param("Acme sign-in", "KQWZP7\n", ["KQWZP7"], id="en-letters-digit"),
+        pytest.param("Anmeldung bei Acme", "\n  RTXBN4  \n", ["RTXBN4"], id="de"),
+        pytest.param("Acme へのログイン", "MZKQT8", ["MZKQT8"], id="ja"),
+        pytest.param("Acme newsletter", "KQWZP7\n", [], id="no-sign-in-subject"),
+        pytest.param("Acme sign-in", "KQWZP7\nSee you soon at Acme.\n", [], id="not-alone"),
+        pytest.param("Acme sign-in", "SPRING30\n", [], id="promo-amount"),
+    ],
+)
+def test_a_code_that_is_the_whole_body(subject: str, body: str, expected: list[str]) -> None:
+    # A sign-in subject and a body that is nothing but the token, as an SMS-style mail.
+    assert codes_in(body, subject=subject) == expected
+
+
+def test_the_same_url_percent_encoded_and_plain_is_one_link() -> None:
+    plain = (
+        "https://wiki.example.fr/wiki/Spécial:ConfirmerCourriel/5d41402abc4b2a76b9719d911017c592"
+    )
+    encoded = plain.replace("é", "%C3%A9")
+    html = f"<p>Pour confirmer votre adresse : <a href='{encoded}'>{plain}</a></p>"
+    text = f"Pour confirmer votre adresse :\n{plain}\n"
+    found = extract("Confirmation", text, html)
+    assert [(link.url, link.verification) for link in found.links] == [(encoded, True)]
