@@ -82,6 +82,9 @@ _URL_WORDS = Vocabulary.build(
         ]
     ),
 )
+# Phrases that lead to a reset link but, as a link's own text ("Forgot password?"), are the
+# login form's help link.
+_LEAD_WORDS = Vocabulary.build((), wording.LINK_LEAD_TERMS, ())
 # What leads to a remedy ("if this wasn't you, reset your password here:").
 _REMEDY_WORDS = Vocabulary.build(wording.LINK_REMEDY_TERMS, (), ())
 # Only the verify / confirm / activate words, for links in notices.
@@ -188,7 +191,9 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     if token:
         # A one-use token under a sign-in or auth path is a magic link.
         score += 2 if url_kinds == {"hint"} else 1
-    reads_context = generic or not text_kinds
+    # A text that only hints ("Log in") on a link with a one-use value is read with its
+    # clauses too ("your sign-in link"); a sign-in page ("/login") is anyone's.
+    reads_context = generic or not text_kinds or (token and text_kinds == {"hint"})
     # The clauses around a link add at most 2: skip reading them when that cannot reach the
     # threshold, as for most links in a newsletter.
     if score + (2 if reads_context else 0) < LINK_THRESHOLD:
@@ -200,13 +205,18 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     after = link.after().lower()[:80]
     if generic and "no" in _LINK_WORDS.kinds(before[-40:] + " \n " + after[:40]):
         return False
-    context_kinds = _LINK_WORDS.kinds(before + " \n " + after)
+    context = before + " \n " + after
+    context_kinds = _LINK_WORDS.kinds(context) | _LEAD_WORDS.kinds(context)
     # A clause that also names an order, a cancellation or help gives nothing.
     if "no" in context_kinds:
         return score >= LINK_THRESHOLD and not _is_remedy(clause)
-    if "yes" not in context_kinds:
+    # Sentences further up count only for a link with a one-use value: a sign-in page
+    # ("/login") under "your account has been activated" is no verification link.
+    if "yes" not in context_kinds and token:
         paragraph = link.paragraph_before().lower()[-_WINDOW:]
-        if paragraph and "yes" in _LINK_WORDS.kinds(paragraph):
+        if not paragraph and generic and len(before.split()) <= 3:
+            paragraph = link.lead().lower()
+        if paragraph and "yes" in _LINK_WORDS.kinds(paragraph) | _LEAD_WORDS.kinds(paragraph):
             context_kinds = frozenset({"yes"})
     score += 2 if "yes" in context_kinds else 1 if "hint" in context_kinds else 0
     return score >= LINK_THRESHOLD and not _is_remedy(clause)

@@ -20,6 +20,7 @@ from tempmail.wording import GENERIC_ANCHORS
 MAX_LINK_TEXT = 200
 # How far before and after a link its clauses are looked for.
 _WINDOW = 200
+_LEAD = 160
 # A clause ends at a line or block break or at a sentence's end.
 _CLAUSE_MARK = re.compile("[\n\ue000\u3002\uff01\uff1f]|[.!?] |\\.[\n\ue000]")
 # The last mark of a window: a greedy run, then the mark (bounded windows: linear).
@@ -98,12 +99,21 @@ class RawLink:
         last = _LAST_PARAGRAPH_MARK.match(window)
         return " ".join(window[last.end() if last else 0 :].split())
 
+    def lead(self) -> str:
+        """The text just before a link, across lines and blocks: what leads to a link
+        whose own clause is a bare "Or click" ("Enter this code: 581930. Or click <a>this
+        link</a>")."""
+        window = self.source[max(0, self.position - _LEAD) : self.position]
+        return " ".join(window.replace(BLOCK_MARK, " ").split())
+
     def after(self) -> str:
         """The clause from the link on ("... to reset your password.")."""
         window = self.source[self.end : self.end + _WINDOW].lstrip(" \t\r")
         if window.startswith(BLOCK_MARK) or _PARAGRAPH_END.match(window):
             return ""  # the link ends its paragraph: what follows is another one
         window = window.lstrip(_SPACE_OR_MARK)
+        if self.source[self.end : self.end + 1] in ("\n", "\r") and window[:1].isupper():
+            return ""  # the link ends its line and a new sentence starts on the next
         first = _CLAUSE_MARK.search(window)
         return " ".join(window[: first.start() + 1 if first else len(window)].split())
 

@@ -146,6 +146,19 @@ LINK_TERMS = (
     "ակտիվացն", "растау", "تصدیق", "تصديق", "認證", "啟用", "啟動", "確定", "本登録",
     "登録を完了", "アクティベート", "アクティベーション", "ベリファイ", "이메일 확인",
     "메일 확인", "주소 확인", "계정 확인", "이메일 인증",
+    # "Finish registering": the link that completes a sign-up.
+    "complete your registration", "complete registration", "complete your sign", "finish signing up",
+    "finish your registration", "registrierung abschließen", "registrierung abzuschließen",
+    "finaliser votre inscription", "terminer votre inscription", "finaliser l'inscription",
+    "completar el registro", "completar tu registro", "completar su registro",
+    "concluir o cadastro", "concluir seu cadastro", "concluir o registo", "completare la registrazione",
+    "registratie te voltooien", "registratie voltooien", "dokończ rejestrac",
+    "dokończyć rejestrac", "kaydı tamamla", "kaydınızı tamamla", "завершить регистрац",
+    "завершения регистрац", "закончить регистрац", "завершити реєстрац", "завершення реєстрац",
+    "完成注册", "完成註冊", "가입을 완료", "가입 완료하기", "slutför registreringen",
+    "fuldfør registreringen", "fullfør registreringen", "viimeistele rekisteröity",
+    "dokončit registraci", "dokončete registraci", "hoàn tất đăng ký", "selesaikan pendaftaran",
+    "إكمال التسجيل", "لإكمال التسجيل", "להשלמת ההרשמה", "ολοκληρώστε την εγγραφή",
 )  # fmt: skip
 # Links that reset or set a password: verification links, except in a mail that says the
 # password was already changed or the account already exists (`NOTICE_TERMS`).
@@ -157,6 +170,7 @@ LINK_RESET_TERMS = (
     "بازنشانی", "đặt lại", "รีเซ็ต", "atur ulang", "रीसेट", "restableix", "lähtesta",
     "重置", "重设", "重設", "再設定", "リセット", "재설정",
     "choose a new password", "set a new password", "change your password",
+    "zurückzusetzen", "opnieuw in te stellen", "freischalt", "freizuschalt",
     "изменения пароля", "изменить пароль", "зміни пароля", "змінити пароль", "new password", "nouveau mot de passe", "neues passwort",
     "nueva contraseña", "nova senha", "nuova password", "nieuw wachtwoord", "nowe hasło",
     "yeni şifre", "yeni parola", "новый пароль", "новий пароль", "nytt lösenord",
@@ -241,6 +255,26 @@ LINK_ORDER_TERMS = (
 )  # fmt: skip
 # Path segments of the same.
 URL_ORDER_TERMS = ("/order", "/invoice", "/booking", "/reservation", "/bestellung", "/commande")
+# Said before a reset link, but as a link's own text the login form's "Forgot password?".
+LINK_LEAD_TERMS = (
+    "forgot your password", "forgotten your password", "forgot password", "lost your password",
+    "passwort vergessen", "mot de passe oublié", "olvidaste tu contraseña",
+    "olvidó su contraseña", "esqueceu sua senha", "esqueceu a sua senha",
+    "esqueceu-se da sua palavra-passe", "password dimenticata", "dimenticato la password",
+    "wachtwoord vergeten", "nie pamiętasz hasła", "zapomniałeś hasła", "zapomniane hasło",
+    "забыли пароль", "забыли свой пароль", "забули пароль", "şifrenizi mi unuttunuz",
+    "şifrenizi unuttuysanız", "parolanızı mı unuttunuz", "glömt ditt lösenord",
+    "glemt din adgangskode", "glemt passordet", "unohditko salasanasi", "zapomněli jste heslo",
+    "elfelejtette a jelszavát", "ai uitat parola", "ξεχάσατε τον κωδικό", "שכחת את הסיסמה",
+    "نسيت كلمة المرور", "رمز عبور خود را فراموش", "quên mật khẩu", "ลืมรหัสผ่าน",
+    "lupa kata sandi", "पासवर्ड भूल गए", "忘记密码", "忘記密碼", "パスワードをお忘れ",
+    "비밀번호를 잊", "sign-in link", "sign in link", "login link", "log-in link",
+    "link to sign in", "link to log in", "anmeldelink", "anmelde-link", "lien de connexion",
+    "enlace de inicio de sesión", "enlace para iniciar sesión", "link de acesso",
+    "link di accesso", "inloglink", "link do logowania", "ссылка для входа",
+    "посилання для входу", "giriş bağlantısı", "inloggningslänk", "登录链接", "登入連結",
+    "ログインリンク", "로그인 링크",
+)  # fmt: skip
 # Links that undo or refuse something: cancel a request, invalidate an address, revoke a
 # session, "this wasn't me". Never the verification link, even in a sentence about
 # confirming ("follow this link to cancel the e-mail address confirmation").

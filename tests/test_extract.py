@@ -937,3 +937,61 @@ def test_the_same_url_percent_encoded_and_plain_is_one_link() -> None:
     text = f"Pour confirmer votre adresse :\n{plain}\n"
     found = extract("Confirmation", text, html)
     assert [(link.url, link.verification) for link in found.links] == [(encoded, True)]
+
+
+def test_the_next_line_is_another_clause_when_it_starts_a_sentence() -> None:
+    # "To cancel..." on the next line is not what the confirm link's clause says.
+    good = "https://site.example/e/5d41402abc4b2a76b9719d911017c592"
+    bad = "https://site.example/x/5d41402abc4b2a76b9719d911017c592"
+    text = f"Someone asked to use this address.\nTo confirm, open: {good}\nTo cancel, open: {bad}\n"
+    assert flags("Address", text) == {good: True, bad: False}
+    wrapped = f"Please open\n{good}\nto confirm your address.\n"
+    assert flags("Address", wrapped) == {good: True}
+
+
+@pytest.mark.parametrize(
+    ("lead", "anchor"),
+    [
+        pytest.param("Here is your sign-in link. It works once.", "Log in", id="en"),
+        pytest.param("Hier ist dein Anmeldelink, er gilt einmal.", "Anmelden", id="de"),
+        pytest.param("Voici votre lien de connexion, valable une fois.", "Connexion", id="fr"),
+        pytest.param("ログインリンクをお送りします。", "ログイン", id="ja"),
+    ],
+)
+def test_a_sign_in_link_named_in_the_sentence(lead: str, anchor: str) -> None:
+    url = "https://app.example/m/5d41402abc4b2a76b9719d911017c592"
+    html = f"<p>{lead}</p><p><a href='{url}'>{anchor}</a></p>"
+    assert flags("Acme", "", html) == {url: True}
+
+
+def test_or_click_this_link_is_read_with_what_leads_to_it() -> None:
+    url = "https://app.example/v/5d41402abc4b2a76b9719d911017c592"
+    html = (
+        "<p>Confirm your address with this code: <b>581930</b></p>"
+        f"<p>Or click <a href='{url}'>this link</a>.</p>"
+    )
+    found = extract("Acme", "", html)
+    assert found.codes == ["581930"]
+    assert [(link.url, link.verification) for link in found.links] == [(url, True)]
+    # Without a one-use value the page is anyone's: not taken from the sentences above.
+    page = "https://app.example/login"
+    assert flags("Acme", "", html.replace(url, page)) == {page: False}
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        pytest.param("Forgot your password? No problem.", id="en"),
+        pytest.param("Passwort vergessen? Kein Problem.", id="de"),
+        pytest.param("¿Olvidaste tu contraseña? No pasa nada.", id="es"),
+        pytest.param("Забыли пароль? Ничего страшного.", id="ru"),
+        pytest.param("Klik hieronder om je wachtwoord opnieuw in te stellen.", id="nl-separable"),
+        pytest.param("Klicke unten, um dein Passwort zurückzusetzen.", id="de-infix"),
+    ],
+)
+def test_a_reset_link_led_to_by_a_forgotten_password(paragraph: str) -> None:
+    url = "https://app.example/r/5d41402abc4b2a76b9719d911017c592"
+    assert flags("Acme", f"Hi,\n\n{paragraph}\n\n{url}\n\nValid for one hour.\n") == {url: True}
+    # As a link's own text it is the login form's help link.
+    html = "<p>Welcome back!</p><a href='https://app.example/password/forgot'>Forgot password?</a>"
+    assert flags("Acme", "", html) == {"https://app.example/password/forgot": False}
