@@ -21,15 +21,15 @@ from tempmail.vocabulary import Vocabulary
 _CODE_WORDS = Vocabulary.build(
     [*wording.NOT_CODE_TERMS, *wording.NOT_CODE_TERMS_MORE, *wording.NOT_CODE_WORDS],
     [*wording.CODE_TERMS, *wording.CODE_WORDS],
-    wording.CODE_HINT_TERMS,
-    whole_words=[*wording.NOT_CODE_WORDS, *wording.CODE_WORDS],
+    [*wording.CODE_HINT_TERMS, *wording.CODE_HINT_WORDS],
+    whole_words=[*wording.NOT_CODE_WORDS, *wording.CODE_WORDS, *wording.CODE_HINT_WORDS],
 )
 _LONGEST = max(map(len, _CODE_WORDS.terms))
 _SENTENCE_END = re.compile(r"[.!?。]\s|\n")
 _STRIP_AROUND_CODE = " \t[](){}<>\"'*_.:|-"
 # Right after a number: an amount, a size, a date part or a year, not a code.
 _AFTER_NUMBER = re.compile(
-    r"\s?(?:%|px\b|kb\b|mb\b|gb\b|mm\b|cm\b|km\b|kg\b|ml\b|[x×]\s?\d|[$€£¥₹₽₩円元원년월일年月日時分秒号]"
+    r"\s?(?:%|#|px\b|kb\b|mb\b|gb\b|mm\b|cm\b|km\b|kg\b|ml\b|[x×]\s?\d|[$€£¥₹₽₩円元원년월일年月日時分秒号]"
     r"|eur\b|usd\b|gbp\b|chf\b|jpy\b|cny\b|rmb\b|krw\b|rub\b|brl\b|руб|г\.)"
 )
 # A few words after a number: a street ("2200 Mission Street") or a promotion ("at checkout").
@@ -152,7 +152,8 @@ def _after_context(words: Words, lowered: str, end: int) -> tuple[float, float]:
         if kind == "yes":
             bonus = 4.0 if word_start - end <= 40 else 3.0
             break
-        bonus = 2.0
+        # A verb after the code, as languages that put it last write it ("482913を入力").
+        bonus = 2.5 if word_start - end <= 40 else 2.0
     return bonus, 4.0 if _AFTER_NOT_CODE.match(lowered[end : end + 60]) else 0.0
 
 

@@ -117,6 +117,10 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
     if len(best) == 1 and announced and lonely:
         code = next(iter(best))
         best[code] += 2.0 if code in whole else 1.0
+    elif len(best) == 1 and announced >= 2.0:
+        # The only code-shaped token under a subject that names a code ("Verify your
+        # email": "Enter 482913 in the app").
+        best[next(iter(best))] += 1.0
     totals = {code: score + 0.5 * min(seen[code] - 1, 2) for code, score in best.items()}
     for code, score in totals.items():
         if CODE_THRESHOLD - 1.0 <= score < CODE_THRESHOLD and shown_large(markup, code):

@@ -38,6 +38,17 @@ CODE_TERMS = (
     "код", "одноразов", "проверочн",
 )  # fmt: skip
 CODE_WORDS = ("otp", "pin", "tan", "2fa", "mfa", "mã")
+# Verbs that ask the reader to type something in ("Enter 482913 in the app"): hints, whole
+# words only ("enter" is in "center").
+CODE_HINT_WORDS = (
+    "enter", "type in", "eingeben", "gib", "geben sie", "entrez", "saisissez", "saisir",
+    "introduce", "introduzca", "ingresa", "ingrese", "digite", "insira", "introduza",
+    "inserisci", "inserire", "immetti", "voer", "vul", "wpisz", "wprowadź", "введите",
+    "введіть", "girin", "giriniz", "ange", "indtast", "skriv inn", "syötä", "zadejte",
+    "zadajte", "írja be", "írd be", "adja meg", "introduceți", "εισάγετε", "הזן", "أدخل",
+    "ادخل", "وارد کنید", "nhập", "กรอก", "masukkan", "दर्ज करें", "入力", "输入", "輸入",
+    "입력",
+)  # fmt: skip
 # Weaker hints: they also appear in mail that has no code.
 CODE_HINT_TERMS = (
     "confirm", "password", "log in", "login", "sign in", "sign-in", "security",
@@ -69,7 +80,9 @@ NOT_CODE_TERMS = (
     "street", "avenue", "road", "suite", "floor", "blvd", "p.o. box", "promo", "coupon",
     "discount", "voucher", "checkout", "model", "version", "serial", "license", "total",
     "amount", "price", "subtotal", "quantity", "request id", "more than", "less than",
-    "up to", "over", "about", "approximately", "nearly", "almost",
+    "up to", "over", "about", "approximately", "nearly", "almost", "dial-in", "dial in",
+    "meeting id", "meeting code", "conference id", "conference code", "room", "dial-in code",
+    "dial in code", "participant code", "meeting passcode",
     "bestellbestätigung", "bestell", "rechnung", "sendung", "telefon", "kunden", "auftrag",
     "vertrag", "straße", "strasse", "postleitzahl", "gutschein", "rabatt", "betrag", "summe",
     "konto", "artikel", "karte", "endet auf", "mehr als", "über", "bis zu",

@@ -995,3 +995,40 @@ def test_a_reset_link_led_to_by_a_forgotten_password(paragraph: str) -> None:
     # As a link's own text it is the login form's help link.
     html = "<p>Welcome back!</p><a href='https://app.example/password/forgot'>Forgot password?</a>"
     assert flags("Acme", "", html) == {"https://app.example/password/forgot": False}
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        pytest.param(
+            "Verify your email", "Enter 482913 in the app to continue.", ["482913"], id="en"
+        ),
+        pytest.param(
+            "Código de verificación", "Introduce 482913 en la aplicación.", ["482913"], id="es"
+        ),
+        pytest.param("Bestätigungscode", "Bitte gib 482913 in der App ein.", ["482913"], id="de"),
+        pytest.param("確認コード", "アプリに482913を入力してください。", ["482913"], id="ja"),
+        pytest.param(
+            "Weekly digest", "Enter 482913 in the app to continue.", [], id="no-code-subject"
+        ),
+        pytest.param(
+            "Verify your email", "Visit our call center, 482913 visitors a year.", [], id="center"
+        ),
+    ],
+)
+def test_enter_this_number_under_a_code_subject(
+    subject: str, text: str, expected: list[str]
+) -> None:
+    assert codes_in(text, subject=subject) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Join the meeting: dial-in code 882 193 44#, room 4021.",
+        "Meeting ID: 882 1934 4021",
+        "Press 482913# to join the call.",
+    ],
+)
+def test_meeting_dial_in_numbers_are_no_codes(text: str) -> None:
+    assert codes_in(text, subject="Your code for the meeting") == []
