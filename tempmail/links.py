@@ -175,6 +175,8 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     if path.split("?", 1)[0].endswith(_ASSETS):
         return False
     url_kinds = _URL_WORDS.kinds(path)
+    if link.text and link.text.lower().strip(" .:!>»→") in wording.SOCIAL_ANCHORS:
+        return False
     generic = is_generic(link.text)
     # A URL shown as its own text says what its path says, once.
     text = "" if generic else link.text.lower()

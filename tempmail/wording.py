@@ -217,7 +217,12 @@ LINK_NOT_TERMS = (
     "unsubscribe", "opt out", "opt-out", "preferences", "email settings", "manage email",
     "privacy", "terms", "legal", "help", "support", "faq", "app store", "google play",
     "download", "view in browser", "view this email", "view online", "view email",
-    "web version", "online version",
+    "web version", "online version", "settings", "einstellungen", "paramètres",
+    "configuración", "configurações", "impostazioni", "instellingen", "ustawienia", "настройки",
+    "налаштування", "ayarlar", "inställningar", "indstillinger", "innstillinger", "asetukset",
+    "nastavení", "beállítások", "setări", "ρυθμίσεις", "הגדרות", "الإعدادات", "تنظیمات",
+    "cài đặt", "การตั้งค่า", "pengaturan", "follow us", "folge uns", "folgen sie uns",
+    "suivez-nous", "síguenos", "siga-nos", "seguici", "volg ons", "obserwuj nas",
     "impressum", "datenschutz", "abmelden", "abbestellen", "hilfe", "im browser",
     "désabonn", "désinscri", "desinscri", "confidentialité", "aide", "version en ligne",
     "darse de baja", "dar de baja", "cancelar suscripción", "privacidad", "ayuda",
@@ -452,6 +457,13 @@ NOTICE_TERMS = (
     "有効化されました", "有効になりました", "確認されました", "登録が完了", "활성화되었습니다",
     "인증되었습니다", "확인되었습니다",
 )  # fmt: skip
+# A link whose whole text names a social network or a messenger is a profile link.
+SOCIAL_ANCHORS = frozenset({
+    "facebook", "twitter", "x", "instagram", "linkedin", "youtube", "tiktok", "pinterest",
+    "github", "gitlab", "discord", "mastodon", "telegram", "whatsapp", "reddit", "threads",
+    "bluesky", "snapchat", "vk", "vkontakte", "weibo", "wechat", "line", "kakaotalk",
+    "xing", "slack", "twitch", "medium", "dribbble", "behance",
+})  # fmt: skip
 GENERIC_ANCHORS = frozenset({
     "", "click here", "here", "this link", "link", "click", "button", "hier", "hier klicken",
     "ici", "cliquez ici", "aquí", "haz clic aquí", "aqui", "clique aqui", "здесь", "сюда",

@@ -1032,3 +1032,25 @@ def test_enter_this_number_under_a_code_subject(
 )
 def test_meeting_dial_in_numbers_are_no_codes(text: str) -> None:
     assert codes_in(text, subject="Your code for the meeting") == []
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    ["Facebook", "LinkedIn", "Telegram", "Notification settings", "Einstellungen", "Suivez-nous"],
+)
+def test_profile_and_settings_links_in_a_verification_mail(anchor: str) -> None:
+    # Wrapped by a click tracker, so every link carries a long value; the sentence above
+    # speaks of confirming.
+    verify = "https://click.mailer.example/c/Ab12Cd34Ef56Gh78Ij90"
+    other = "https://click.mailer.example/c/Zz98Yy76Xx54Ww32Vv10"
+    html = (
+        f"<p>Please confirm your address.</p><p><a href='{verify}'>Confirm address</a></p>"
+        f"<p>Thanks for confirming.</p><p><a href='{other}'>{anchor}</a></p>"
+    )
+    assert flags("Confirm", "", html) == {verify: True, other: False}
+
+
+def test_a_social_network_named_in_a_longer_text_does_not_decide() -> None:
+    url = "https://social.example/auth/confirm?t=Ab12Cd34Ef56Gh78"
+    html = f"<a href='{url}'>Confirm your Mastodon account</a>"
+    assert flags("Mastodon", "", html) == {url: True}
