@@ -82,11 +82,15 @@ _URL_WORDS = Vocabulary.build(
         ]
     ),
 )
-# Phrases that lead to a reset link but, as a link's own text ("Forgot password?"), are the
-# login form's help link.
-_LEAD_WORDS = Vocabulary.build((), wording.LINK_LEAD_TERMS, ())
-# What leads to a remedy ("if this wasn't you, reset your password here:").
-_REMEDY_WORDS = Vocabulary.build(wording.LINK_REMEDY_TERMS, (), ())
+# What the clauses around a link say: the link words, phrases that lead to a reset link but,
+# as a link's own text ("Forgot password?"), are the login form's help link, and remedies
+# ("if this wasn't you, reset your password here:").
+_CONTEXT_WORDS = Vocabulary.build(
+    [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
+    [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS, *wording.LINK_LEAD_TERMS],
+    wording.LINK_HINT_TERMS,
+    others={"remedy": wording.LINK_REMEDY_TERMS},
+)
 # Only the verify / confirm / activate words, for links in notices.
 _CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
 _NOTICE_WORDS = Vocabulary.build((), wording.NOTICE_TERMS, ())
@@ -200,33 +204,33 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     # threshold, as for most links in a newsletter.
     if score + (2 if reads_context else 0) < LINK_THRESHOLD:
         return False
+    # The clause before the link and the one after are read in one pass for every kind of
+    # word: link words, leads ("Forgot your password?") and remedies ("if this wasn't you").
     clause = link.before().lower()
-    before = clause[-_CLAUSE:]
-    if not reads_context:
-        return score >= LINK_THRESHOLD and not _is_remedy(clause)
-    after = link.after().lower()[:80]
-    if generic and "no" in _LINK_WORDS.kinds(before[-40:] + " \n " + after[:40]):
+    after = link.after().lower()[:80] if reads_context else ""
+    found = _CONTEXT_WORDS.find(f"{clause} \n {after}")
+    words = [(kind, start - len(clause)) for kind, start, _ in found]
+    if any(kind == "remedy" and at < 0 for kind, at in words):
         return False
-    context = before + " \n " + after
-    context_kinds = _LINK_WORDS.kinds(context) | _LEAD_WORDS.kinds(context)
+    if not reads_context:
+        return score >= LINK_THRESHOLD
+    # Positions from the link: negative before it, counted from the clause's end.
+    if generic and any(kind == "no" and -40 <= at <= 43 for kind, at in words):
+        return False
+    context_kinds = {kind for kind, at in words if at >= -_CLAUSE}
     # A clause that also names an order, a cancellation or help gives nothing.
     if "no" in context_kinds:
-        return score >= LINK_THRESHOLD and not _is_remedy(clause)
+        return score >= LINK_THRESHOLD
     # Sentences further up count only for a link with a one-use value: a sign-in page
     # ("/login") under "your account has been activated" is no verification link.
     if "yes" not in context_kinds and token:
         paragraph = link.paragraph_before().lower()[-_WINDOW:]
-        if not paragraph and generic and len(before.split()) <= 3:
+        if not paragraph and generic and len(clause[-_CLAUSE:].split()) <= 3:
             paragraph = link.lead().lower()
-        if paragraph and "yes" in _LINK_WORDS.kinds(paragraph) | _LEAD_WORDS.kinds(paragraph):
-            context_kinds = frozenset({"yes"})
+        if paragraph and "yes" in _CONTEXT_WORDS.kinds(paragraph):
+            context_kinds = {"yes"}
     score += 2 if "yes" in context_kinds else 1 if "hint" in context_kinds else 0
-    return score >= LINK_THRESHOLD and not _is_remedy(clause)
-
-
-def _is_remedy(before: str) -> bool:
-    """Whether the clause leading to a link makes it a remedy: "if this wasn't you, ..."."""
-    return bool(_REMEDY_WORDS.matches(before))
+    return score >= LINK_THRESHOLD
 
 
 def _path(url: str) -> str:
@@ -249,14 +253,19 @@ def _carries(path: str, value: str) -> bool:
 
 
 def _has_token(path: str) -> bool:
-    """Whether the path or query carries a long random-looking value, as one-use links do."""
-    for match in _URL_TOKEN.finditer(path):
-        value = match.group()
-        if any(char.isdigit() for char in value) and any(char.isalpha() for char in value):
+    """Whether the path or query carries a long random-looking value, as one-use links do:
+    16 characters or more with a letter and a digit."""
+    for value in _URL_TOKEN.findall(path):
+        letters_digits = value.replace("-", "").replace("_", "")
+        if letters_digits and not letters_digits.isalpha() and not letters_digits.isdigit():
             return True
     return False
 
 
 def _has_value(path: str) -> bool:
     """Whether the path or query carries a value of 8 characters or more with a digit."""
-    return any(any(char.isdigit() for char in m.group()) for m in _URL_VALUE.finditer(path))
+    for value in _URL_VALUE.findall(path):
+        letters_digits = value.replace("-", "").replace("_", "")
+        if letters_digits and not letters_digits.isalpha():
+            return True
+    return False

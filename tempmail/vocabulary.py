@@ -38,13 +38,17 @@ class Vocabulary:
         positive: Iterable[str],
         hints: Iterable[str],
         whole_words: Iterable[str] = (),
+        others: dict[str, Iterable[str]] | None = None,
     ) -> Vocabulary:
+        """`others` names further kinds of term ({"remedy": [...]}), matched in the same pass."""
         negative, positive, hints = frozenset(negative), frozenset(positive), frozenset(hints)
         whole = frozenset(whole_words)
-        terms = tuple(sorted(negative | positive | hints))
-        kinds = tuple(
-            "no" if term in negative else "yes" if term in positive else "hint" for term in terms
-        )
+        kind_of_term = {term: kind for kind, group in (others or {}).items() for term in group}
+        kind_of_term.update(dict.fromkeys(hints, "hint"))
+        kind_of_term.update(dict.fromkeys(positive, "yes"))
+        kind_of_term.update(dict.fromkeys(negative, "no"))
+        terms = tuple(sorted(kind_of_term))
+        kinds = tuple(kind_of_term[term] for term in terms)
         automaton = ahocorasick_rs.AhoCorasick(
             terms, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
         )

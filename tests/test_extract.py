@@ -1054,3 +1054,9 @@ def test_a_social_network_named_in_a_longer_text_does_not_decide() -> None:
     url = "https://social.example/auth/confirm?t=Ab12Cd34Ef56Gh78"
     html = f"<a href='{url}'>Confirm your Mastodon account</a>"
     assert flags("Mastodon", "", html) == {url: True}
+
+
+def test_a_remedy_after_the_link_is_the_other_branch() -> None:
+    url = "https://site.example/v/5d41402abc4b2a76b9719d911017c592"
+    html = f"<p>Click <a href='{url}'>here</a> to verify; if you did not sign up, ignore this.</p>"
+    assert flags("Verify", "", html) == {url: True}
