@@ -135,8 +135,13 @@ def collect_links(
         if count >= MAX_RAW_LINKS or (judged >= MAX_JUDGED and len(texts) >= MAX_LINKS):
             break
         # The same address written percent-encoded in one part and plainly in the other
-        # ("Sp%C3%A9cial:..." and "Spécial:...") is one link, shown as first written.
-        url = unquote(occurrence.url) if "%" in occurrence.url else occurrence.url
+        # ("Sp%C3%A9cial:..." and "Spécial:..."), or with "&amp;" in a text part that a
+        # template escaped, is one link, shown as first written.
+        url = occurrence.url
+        if "&amp;" in url:
+            url = url.replace("&amp;", "&")
+        if "%" in url:
+            url = unquote(url)
         shown.setdefault(url, occurrence.url)
         if not texts.get(url):
             texts[url] = occurrence.text

@@ -1060,3 +1060,11 @@ def test_a_remedy_after_the_link_is_the_other_branch() -> None:
     url = "https://site.example/v/5d41402abc4b2a76b9719d911017c592"
     html = f"<p>Click <a href='{url}'>here</a> to verify; if you did not sign up, ignore this.</p>"
     assert flags("Verify", "", html) == {url: True}
+
+
+def test_an_escaped_ampersand_in_the_text_part_is_the_same_link() -> None:
+    url = "https://site.example/reset?uid=Mw&token=5d41402abc4b2a76b9719d911017c592"
+    html = f"<p>Reset your password: <a href='{url.replace('&', '&amp;')}'>Reset password</a></p>"
+    text = f"Reset your password: {url.replace('&', '&amp;')}\n"
+    found = extract("Password reset", text, html)
+    assert [(link.url, link.verification) for link in found.links] == [(url, True)]
