@@ -36,6 +36,7 @@ _WINDOW = 200
 _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
 # A shorter value with a digit: a one-use id or code ("/c/aB3dE9x2").
 _URL_VALUE = re.compile(r"[A-Za-z0-9_-]{8,}+")
+_URL_TICKET = re.compile(r"/[0-9]{12,}+(?:[/?#]|$)")
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
 _LINK_WORDS = Vocabulary.build(
     [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
@@ -183,7 +184,7 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     path = _path(link.url)
     if path.split("?", 1)[0].endswith(_ASSETS):
         return False
-    url_kinds = _URL_WORDS.kinds(path)
+    url_kinds = _url_kinds(path)
     if link.text and link.text.lower().strip(" .:!>»→") in wording.SOCIAL_ANCHORS:
         return False
     generic = is_generic(link.text)
@@ -238,6 +239,22 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     return score >= LINK_THRESHOLD
 
 
+def _url_kinds(path: str) -> frozenset[str]:
+    """The kinds of word in a path and its query. A query's negative words count only when
+    the path itself says nothing: "/api/auth/callback?callbackUrl=https://x/settings" is a
+    sign-in link that returns to the settings page, while a tracker's "/r?u=https://x/
+    unsubscribe" is the unsubscribe link it wraps."""
+    found = list(_URL_WORDS.find(path))
+    query = path.find("?")
+    if query < 0:
+        return frozenset(kind for kind, _, _ in found)
+    own = {kind for kind, start, _ in found if start < query}
+    asked = {kind for kind, start, _ in found if start >= query}
+    if own - {"no"}:
+        asked.discard("no")
+    return frozenset(own | asked)
+
+
 def _path(url: str) -> str:
     """The URL after its host, lower-cased and without campaign parameters: what the site
     chose to say about the link ("utm_source=activation" names a campaign, not the link)."""
@@ -259,7 +276,10 @@ def _carries(path: str, value: str) -> bool:
 
 def _has_token(path: str) -> bool:
     """Whether the path or query carries a long random-looking value, as one-use links do:
-    16 characters or more with a letter and a digit."""
+    16 characters or more with a letter and a digit, or a path segment of 12 digits or more
+    (a ticket number: "/ticket/65506615034152"; a query's "?t=1701234567890" is a time)."""
+    if _URL_TICKET.search(path):
+        return True
     for value in _URL_TOKEN.findall(path):
         letters_digits = value.replace("-", "").replace("_", "")
         if letters_digits and not letters_digits.isalpha() and not letters_digits.isdigit():

@@ -1068,3 +1068,47 @@ def test_an_escaped_ampersand_in_the_text_part_is_the_same_link() -> None:
     text = f"Reset your password: {url.replace('&', '&amp;')}\n"
     found = extract("Password reset", text, html)
     assert [(link.url, link.verification) for link in found.links] == [(url, True)]
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        pytest.param("You may ignore this or open this link to choose your password:", id="en"),
+        pytest.param("Öffnen Sie den Link, um Ihr Passwort festzulegen:", id="de"),
+        pytest.param("Ouvrez ce lien pour choisir votre mot de passe :", id="fr"),
+        pytest.param("Avaa linkki valitaksesi salasanasi:", id="fi"),
+        pytest.param("Użyj tego linku, aby zmienić hasło:", id="pl"),
+    ],
+)
+def test_a_ticket_number_link_to_choose_a_password(lead: str) -> None:
+    # A long number as the path's last segment is a one-use ticket.
+    url = "https://lists.example.org/wws/ticket/62129883851985"
+    assert flags(
+        "Your account", f"Hello,\n{lead} {url}\n\nHelp: https://lists.example.org/wws/help\n"
+    ) == {
+        url: True,
+        "https://lists.example.org/wws/help": False,
+    }
+    stamp = "https://lists.example.org/wws/info?t=1701234567890"
+    assert flags("Your account", f"{lead} {stamp}\n") == {stamp: False}
+
+
+def test_a_redirect_target_in_the_query_does_not_veto_a_sign_in_link() -> None:
+    url = (
+        "https://app.example/api/auth/callback/email?callbackUrl=https%3A%2F%2Fapp.example"
+        "%2Fsettings%2Fprofile&token=fe559c5e1f5c0d560f1ec8a6c61880e25b01b4f2"
+    )
+    html = f"<p>Sign in to app.example</p><a href='{url}'>Sign in</a>"
+    assert flags("Sign in to app.example", "", html) == {url: True}
+    wrapped = (
+        "https://t.mailer.example/r?u=https%3A%2F%2Fapp.example%2Funsubscribe%3Ft%3DAb12Cd34Ef56"
+    )
+    html = f"<p>Confirm your address.</p><a href='{wrapped}'>Click here</a>"
+    assert flags("Confirm", "", html) == {wrapped: False}
+
+
+def test_an_invitation_in_the_passive_is_no_notice() -> None:
+    # "您已被邀請" (you have been invited) is a passive, not "has been changed".
+    url = "https://data.example/user/reset/9ba03b14-a788-49e3?key=53a0abac0fcff8d3916e537fb4a66657"
+    text = f"您好，您已被邀請加入 Data Portal。\n若您接受此邀請，請點擊後方連結設定密碼：{url} 。\n"
+    assert flags("Data Portal 的邀請", text) == {url: True}
