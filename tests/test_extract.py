@@ -65,6 +65,8 @@ class Rendered(msgspec.Struct, forbid_unknown_fields=True):
 #   heldout codes P 0.97 R 0.94, links P 0.98 R 0.98; dev codes 1.00/1.00, links 1.00/1.00.
 # - "heldout2" (django-registration-redux, 66 mails in 33 languages) was rendered after that
 #   and measured once, blind, with the same rules: links P 1.00 R 1.00, no code returned.
+# - h17-links (tuned on all three as development material): heldout codes P 0.97 R 0.97,
+#   links P 1.00 R 0.98; dev and heldout2 1.00 throughout.
 RENDERED_FLOORS = {
     "dev": {
         "code precision": 0.97,
@@ -74,9 +76,9 @@ RENDERED_FLOORS = {
     },
     "heldout": {
         "code precision": 0.95,
-        "code recall": 0.88,
-        "link precision": 0.95,
-        "link recall": 0.95,
+        "code recall": 0.95,
+        "link precision": 0.98,
+        "link recall": 0.97,
     },
     "heldout2": {
         "code precision": 0.98,
@@ -266,6 +268,31 @@ def test_unseen_corpus_precision_and_recall(half: str) -> None:
     figures, _ = measure(mails)
     for label, floor in UNSEEN_FLOORS[half].items():
         assert figures[label] >= floor, (half, figures)
+
+
+UNSEEN2 = Path(__file__).parent / "fixtures" / "unseen2"
+# The third rendered corpus (fixtures/unseen2/README.md): only its dev half (privacyIDEA,
+# Synapse, Sympa, CKAN, next-auth; 474 mails) is measured here, as tuning material. Before
+# tuning on it (the extractor of h17-links up to 64cdb7b): codes P 1.00 R 1.00 (30 codes),
+# links P 0.989 R 0.790 (229 links); after: codes 1.00/1.00, links P 0.991 R 0.991. Its
+# heldout half is measured by whoever did not tune, once, and never here.
+UNSEEN2_DEV_FLOORS = {
+    "code precision": 0.97,
+    "code recall": 0.97,
+    "link precision": 0.97,
+    "link recall": 0.97,
+}
+
+
+def test_unseen2_dev_precision_and_recall() -> None:
+    mails = {
+        path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
+        for path in sorted((UNSEEN2 / "dev").glob("*.toml"))
+    }
+    assert len(mails) >= 400
+    figures, misses = measure(mails)
+    for label, floor in UNSEEN2_DEV_FLOORS.items():
+        assert figures[label] >= floor, (figures, misses)
 
 
 def codes_in(text: str, subject: str = "", html: str = "") -> list[str]:
