@@ -227,9 +227,9 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     # A clause that also names an order, a cancellation or help gives nothing.
     if "no" in context_kinds:
         return score >= LINK_THRESHOLD
-    # Sentences further up count only for a link with a one-use value: a sign-in page
-    # ("/login") under "your account has been activated" is no verification link.
-    if "yes" not in context_kinds and token:
+    # Sentences further up count only for a link with a one-use value or a verify word of
+    # its own: a sign-in page ("/login") under "your account has been activated" is none.
+    if "yes" not in context_kinds and (token or "yes" in url_kinds):
         paragraph = link.paragraph_before().lower()[-_WINDOW:]
         if not paragraph and generic and len(clause[-_CLAUSE:].split()) <= 3:
             paragraph = link.lead().lower()

@@ -1139,3 +1139,13 @@ def test_an_invitation_in_the_passive_is_no_notice() -> None:
     url = "https://data.example/user/reset/9ba03b14-a788-49e3?key=53a0abac0fcff8d3916e537fb4a66657"
     text = f"您好，您已被邀請加入 Data Portal。\n若您接受此邀請，請點擊後方連結設定密碼：{url} 。\n"
     assert flags("Data Portal 的邀請", text) == {url: True}
+
+
+def test_a_link_that_says_activate_is_read_with_its_paragraph() -> None:
+    # A short key is no token, but the path says what the link does.
+    url = "https://forum.example/member.php?mode=activate&u=52&k=9F3KQ2"
+    text = (
+        "You asked for a new password. To use it you need to activate it. Click the link "
+        f"below.\n\n{url}\n\nThen log in with the new password.\n"
+    )
+    assert flags("New password", text) == {url: True}
