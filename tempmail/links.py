@@ -39,7 +39,12 @@ _URL_VALUE = re.compile(r"[A-Za-z0-9_-]{8,}+")
 _URL_TICKET = re.compile(r"/[0-9]{12,}+(?:[/?#]|$)")
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
 _LINK_WORDS = Vocabulary.build(
-    [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
+    [
+        *wording.LINK_NOT_TERMS,
+        *wording.LINK_UNDO_TERMS,
+        *wording.LINK_ORDER_TERMS,
+        *wording.LINK_ACTION_TERMS,
+    ],
     [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
     wording.LINK_HINT_TERMS,
 )

@@ -255,6 +255,14 @@ LINK_NOT_TERMS = (
     "수신거부", "수신 거부", "구독 취소", "개인정보", "도움말", "웹에서 보기",
     "отпис", "конфиденциальн", "помощь", "в браузере",
 )  # fmt: skip
+# A notification's actions as a link's own text: view or answer what someone wrote. (Not in
+# the clauses around a link: "copy it into your browser to view it" leads to many a link.)
+LINK_ACTION_TERMS = (
+    "view ", "reply", "ansehen", "anzeigen", "antworten", "voir ", "répondre", "ver ",
+    "responder", "visualizza", "rispondi", "bekijk", "beantwoord", "zobacz", "odpowiedz",
+    "посмотреть", "ответить", "görüntüle", "yanıtla", "visa ", "svara", "vis ", "svar ",
+    "näytä", "vastaa", "zobrazit", "odpovědět", "返信", "回复", "回覆", "查看", "답장", "보기",
+)  # fmt: skip
 URL_TERMS = (
     "verif", "confirm", "activat", "activar", "ativar", "aktivier", "bestaetig", "magic",
     "optin", "opt-in", "validat", "validar", "bevestig", "potwierd", "attiva", "conferm",

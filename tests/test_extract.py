@@ -1149,3 +1149,10 @@ def test_a_link_that_says_activate_is_read_with_its_paragraph() -> None:
         f"below.\n\n{url}\n\nThen log in with the new password.\n"
     )
     assert flags("New password", text) == {url: True}
+
+
+@pytest.mark.parametrize("anchor", ["View reply", "Antworten", "Voir le message", "查看回复"])
+def test_a_notification_quoting_confirm_has_no_verification_link(anchor: str) -> None:
+    url = "https://forum.example/t/123/4?u=a1b2c3d4e5f6a7b8c9d0e1f2"
+    html = f"<p>Bob wrote: 'Please confirm the meeting time.'</p><a href='{url}'>{anchor}</a>"
+    assert flags("New reply", "", html) == {url: False}
