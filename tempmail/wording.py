@@ -41,6 +41,8 @@ CODE_WORDS = ("otp", "pin", "tan", "2fa", "mfa", "mã")
 # Verbs that ask the reader to type something in ("Enter 482913 in the app"): hints, whole
 # words only ("enter" is in "center").
 CODE_HINT_WORDS = (
+    # AOSP's notification OTP detector counts these English context words too.
+    "secret", "access", "validate", "validation",
     "enter", "type in", "eingeben", "gib", "geben sie", "entrez", "saisissez", "saisir",
     "introduce", "introduzca", "ingresa", "ingrese", "digite", "insira", "introduza",
     "inserisci", "inserire", "immetti", "voer", "vul", "wpisz", "wprowadź", "введите",

@@ -1156,3 +1156,10 @@ def test_a_notification_quoting_confirm_has_no_verification_link(anchor: str) ->
     url = "https://forum.example/t/123/4?u=a1b2c3d4e5f6a7b8c9d0e1f2"
     html = f"<p>Bob wrote: 'Please confirm the meeting time.'</p><a href='{url}'>{anchor}</a>"
     assert flags("New reply", "", html) == {url: False}
+
+
+def test_aosp_context_words_are_hints() -> None:
+    # "secret", "access" and "validate" are among AOSP's OTP context words: hints, whole words.
+    assert codes_in("Please validate your sign-up: 482913") == ["482913"]
+    assert codes_in("Please review your sign-up: 482913") == []
+    assert codes_in("Accessibility score: 482913 points") == []
