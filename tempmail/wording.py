@@ -330,24 +330,24 @@ LINK_LEAD_TERMS = (
 # session, "this wasn't me". Never the verification link, even in a sentence about
 # confirming ("follow this link to cancel the e-mail address confirmation").
 LINK_UNDO_TERMS = (
-    "cancel", "invalid", "revoke", "revoca", "deactivat", "disavow", "not me", "wasn't me",
+    "cancel", "invalidat", "invalider", "invalidez", "invalidar", "invalida ", "revoke", "revoca", "deactivat", "disavow", "not me", "wasn't me",
     "wasn’t me", "was not me", "not my", "abbrechen", "stornier", "widerruf", "rückgängig",
-    "ungültig", "deaktivier", "annullier", "nicht ich", "annuler", "annulez", "annulation",
+    "ungültig machen", "für ungültig", "deaktivier", "annullier", "nicht ich", "annuler", "annulez", "annulation",
     "révoqu", "désactiv", "pas moi", "anular", "anule", "revocar", "deshacer", "desactivar",
     "no fui yo", "revogar", "desfazer", "desativar", "não fui eu", "annulla", "disattiva",
-    "non sono stato io", "non ero io", "annuleer", "annuleren", "intrekken", "ongeldig",
+    "non sono stato io", "non ero io", "annuleer", "annuleren", "intrekken", "ongeldig maken",
     "ongedaan", "deactiveer", "was ik niet", "anuluj", "anulow", "unieważn", "cofnij",
     "dezaktyw", "to nie ja", "zrušit", "zrušte", "zrušiť", "zneplatn", "deaktiv",
     "nebyl jsem", "отмен", "аннулир", "отозва", "деактив", "это был не я", "это не я",
     "скасу", "анулю", "відкли", "це був не я", "це не я", "iptal", "geri al", "ben değildim",
     "ben degildim", "avbryt", "ångra", "återkalla", "inte jag", "annuller", "tilbagekald",
     "fortryd", "ikke mig", "ikke meg", "peruuta", "peruut", "mitätöi", "en ollut minä",
-    "visszavon", "érvénytelen", "mégse", "nem én", "anulea", "anulați", "revocă", "nu am fost eu",
+    "visszavon", "érvénytelenít", "mégse", "nem én", "anulea", "anulați", "revocă", "nu am fost eu",
     "ακύρωσ", "ακυρώσ", "ανάκλη", "δεν ήμουν εγώ", "ביטול", "לבטל", "בטל", "לא אני",
     "إلغاء", "الغاء", "ألغ", "لم أكن أنا", "ليس أنا", "لغو", "من نبودم", "रद्द", "मैं नहीं",
     "hủy", "huỷ", "không phải tôi", "ยกเลิก", "ไม่ใช่ฉัน", "batalkan", "bukan saya",
-    "取消", "撤销", "撤銷", "作废", "作廢", "无效", "無效", "不是我", "キャンセル", "取り消",
-    "無効", "私ではありません", "취소", "무효", "제가 아닙니다", "본인이 아닙니다",
+    "取消", "撤销", "撤銷", "作废", "作廢", "使无效", "使無效", "不是我", "キャンセル", "取り消",
+    "無効化", "無効にする", "私ではありません", "취소", "무효화", "제가 아닙니다", "본인이 아닙니다",
     "cancel·l", "anul·l", "revoc",
 )  # fmt: skip
 # What leads to a remedy link in a notice: "if this wasn't you, reset your password: ...".

@@ -1163,3 +1163,20 @@ def test_aosp_context_words_are_hints() -> None:
     assert codes_in("Please validate your sign-up: 482913") == ["482913"]
     assert codes_in("Please review your sign-up: 482913") == []
     assert codes_in("Accessibility score: 482913 points") == []
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "(the link becomes invalid in 24 hours)",
+        "(der Link wird in 24 Stunden ungültig)",
+        "（链接24小时后无效）",
+        "(de link wordt na 24 uur ongeldig)",
+    ],
+)
+def test_a_link_said_to_expire_is_no_undo_link(closing: str) -> None:
+    # "Invalid" says when a link stops working; "invalidate" is what an undo link does.
+    url = "https://x.example/c/a1b2c3d4e5f6a7b8c9d0e1f2"
+    assert flags("Confirm", f"Confirm here: {url} {closing}\n") == {url: True}
+    undo = f"Follow this link to invalidate the address: {url}\n"
+    assert flags("Confirm", undo) == {url: False}
