@@ -93,9 +93,9 @@ _URL_WORDS = Vocabulary.build(
 # ("if this wasn't you, reset your password here:").
 _CONTEXT_WORDS = Vocabulary.build(
     [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
-    [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS, *wording.LINK_LEAD_TERMS],
+    [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
     wording.LINK_HINT_TERMS,
-    others={"remedy": wording.LINK_REMEDY_TERMS},
+    others={"remedy": wording.LINK_REMEDY_TERMS, "lead": wording.LINK_LEAD_TERMS},
 )
 # Only the verify / confirm / activate words, for links in notices.
 _CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
@@ -228,7 +228,10 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     # Positions from the link: negative before it, counted from the clause's end.
     if generic and any(kind == "no" and -40 <= at <= 43 for kind, at in words):
         return False
-    context_kinds = {kind for kind, at in words if at >= -_CLAUSE}
+    # A lead ("Forgot your password?") says as much as a verb when the link is one-use, and
+    # only hints before a form anyone can open ("/password/forgot").
+    lead = "yes" if token else "hint"
+    context_kinds = {lead if kind == "lead" else kind for kind, at in words if at >= -_CLAUSE}
     # A clause that also names an order, a cancellation or help gives nothing.
     if "no" in context_kinds:
         return score >= LINK_THRESHOLD
@@ -238,7 +241,7 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
         paragraph = link.paragraph_before().lower()[-_WINDOW:]
         if not paragraph and generic and len(clause[-_CLAUSE:].split()) <= 3:
             paragraph = link.lead().lower()
-        if paragraph and "yes" in _CONTEXT_WORDS.kinds(paragraph):
+        if paragraph and _CONTEXT_WORDS.kinds(paragraph) & {"yes", "lead"}:
             context_kinds = {"yes"}
     score += 2 if "yes" in context_kinds else 1 if "hint" in context_kinds else 0
     return score >= LINK_THRESHOLD

@@ -1180,3 +1180,14 @@ def test_a_link_said_to_expire_is_no_undo_link(closing: str) -> None:
     assert flags("Confirm", f"Confirm here: {url} {closing}\n") == {url: True}
     undo = f"Follow this link to invalidate the address: {url}\n"
     assert flags("Confirm", undo) == {url: False}
+
+
+def test_forgot_password_before_a_form_anyone_can_open_is_no_verification_link() -> None:
+    text = (
+        "Your account has been created. Log in: https://x.example/login\n"
+        "Forgot password? https://x.example/password/forgot\n"
+    )
+    assert flags("Welcome", text) == {
+        "https://x.example/login": False,
+        "https://x.example/password/forgot": False,
+    }
