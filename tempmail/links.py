@@ -95,7 +95,11 @@ _CONTEXT_WORDS = Vocabulary.build(
     [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
     [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
     wording.LINK_HINT_TERMS,
-    others={"remedy": wording.LINK_REMEDY_TERMS, "lead": wording.LINK_LEAD_TERMS},
+    others={
+        "remedy": wording.LINK_REMEDY_TERMS,
+        "lead": wording.LINK_LEAD_TERMS,
+        "ignore": wording.LINK_IGNORE_TERMS,
+    },
 )
 # Only the verify / confirm / activate words, for links in notices.
 _CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
@@ -221,7 +225,10 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     after = link.after().lower()[:80] if reads_context else ""
     found = _CONTEXT_WORDS.find(f"{clause} \n {after}")
     words = [(kind, start - len(clause)) for kind, start, _ in found]
-    if any(kind == "remedy" and at < 0 for kind, at in words):
+    # "If this wasn't you, reset your password:" is a remedy; "if you did not ask, ignore
+    # this" tells the reader to do nothing, and the link after it is the one asked for.
+    said_before = {kind for kind, at in words if at < 0}
+    if "remedy" in said_before and "ignore" not in said_before:
         return False
     if not reads_context:
         return score >= LINK_THRESHOLD

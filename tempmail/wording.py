@@ -326,6 +326,15 @@ LINK_LEAD_TERMS = (
     "посилання для входу", "giriş bağlantısı", "inloggningslänk", "登录链接", "登入連結",
     "ログインリンク", "로그인 링크",
 )  # fmt: skip
+# What tells the reader to do nothing: a clause that says "if you did not ask, ignore this"
+# leads to no remedy.
+LINK_IGNORE_TERMS = (
+    "ignore", "disregard", "no action", "no further action", "ignorieren", "ignorer",
+    "ignorez", "ignora", "ignore este", "negeer", "zignoruj", "zignorować", "игнорир",
+    "проигнорир", "ігнор", "проігнор", "görmezden", "dikkate almay", "ignorera", "ohita",
+    "ignoruj", "ignorujte", "figyelmen kívül", "αγνοήστε", "התעלם", "تجاهل", "نادیده",
+    "bỏ qua", "เพิกเฉย", "abaikan", "अनदेखा", "忽略", "無視", "무시",
+)  # fmt: skip
 # Links that undo or refuse something: cancel a request, invalidate an address, revoke a
 # session, "this wasn't me". Never the verification link, even in a sentence about
 # confirming ("follow this link to cancel the e-mail address confirmation").

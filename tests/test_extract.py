@@ -1191,3 +1191,19 @@ def test_forgot_password_before_a_form_anyone_can_open_is_no_verification_link()
         "https://x.example/login": False,
         "https://x.example/password/forgot": False,
     }
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        pytest.param("Click below to confirm. If you did not sign up, ignore this email.", id="en"),
+        pytest.param(
+            "Bitte bestätigen. Wenn Sie das nicht waren, ignorieren Sie diese E-Mail.", id="de"
+        ),
+        pytest.param("请确认。如果不是您本人操作，请忽略此邮件。", id="zh"),
+    ],
+)
+def test_if_not_you_ignore_this_leads_to_no_remedy(lead: str) -> None:
+    url = "https://x.example/c/a1b2c3d4e5f6a7b8c9d0e1f2"
+    html = f"<p>{lead}</p><p><a href='{url}'>Confirm email</a></p>"
+    assert flags("Confirm", "", html) == {url: True}
