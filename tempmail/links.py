@@ -134,7 +134,10 @@ def collect_links(
     A link that carries one of the mail's codes as a parameter value ("...?code=ZCBHT2") is
     as one-use as a long token.
     """
+    codes = tuple(codes)
     values = tuple(f"={code.lower()}" for code in codes if len(code) >= 6)
+    # The first judged occurrence of each URL, for the subject's last word below.
+    judged_links: dict[str, RawLink] = {}
     texts: dict[str, str] = {}
     shown: dict[str, str] = {}
     passed: dict[str, RawLink] = {}
@@ -157,15 +160,51 @@ def collect_links(
             texts[url] = occurrence.text
         if url not in passed and judged < MAX_JUDGED:
             judged += 1
+            judged_links.setdefault(url, occurrence)
             if _is_verification(occurrence, values):
                 passed[url] = occurrence
         if url in passed:
             firsts.setdefault(id(occurrence.source), occurrence)
+    if not passed and not codes and _subject_asks(subject):
+        sole = _sole_one_use(judged_links, values)
+        if sole is not None:
+            passed[sole] = judged_links[sole]
+            firsts[id(judged_links[sole].source)] = judged_links[sole]
     if passed and _is_notice_mail(subject, firsts.values()):
         passed = {url: link for url, link in passed.items() if _confirms(link)}
     links = [Link(url=shown[url], text=texts[url], verification=url in passed) for url in texts]
     links.sort(key=lambda link: not link.verification)
     return links[:MAX_LINKS]
+
+
+def _subject_asks(subject: str) -> bool:
+    """Whether a subject asks to verify, confirm, activate or reset ("Bestätige deine
+    E-Mail-Adresse") and names no order, cancellation or notice."""
+    if not subject:
+        return False
+    kinds = _LINK_WORDS.kinds(subject.lower())
+    return "yes" in kinds and "no" not in kinds and not is_notice(subject)
+
+
+def _sole_one_use(judged: dict[str, RawLink], values: tuple[str, ...]) -> str | None:
+    """The only link with a one-use value among those judged, if there is exactly one and
+    neither its text nor its URL rules it out: a mail whose subject asks to confirm, with no
+    code and one such link, sends it to be opened, whatever language its sentences are in."""
+    found = None
+    for url, link in judged.items():
+        path = _path(link.url)
+        if path.split("?", 1)[0].endswith(_ASSETS) or "no" in _url_kinds(path):
+            continue
+        text = link.text.lower()
+        if text.strip(" .:!>»→") in wording.SOCIAL_ANCHORS or "no" in _LINK_WORDS.kinds(text):
+            continue
+        if _has_token(path) or any(_carries(path, value) for value in values):
+            if _CONTEXT_WORDS.kinds(link.before().lower()[-_CLAUSE:]) & {"no", "remedy"}:
+                continue
+            if found is not None:
+                return None
+            found = url
+    return found
 
 
 def _is_notice_mail(subject: str, firsts: Iterable[RawLink]) -> bool:

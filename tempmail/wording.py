@@ -264,6 +264,9 @@ LINK_ACTION_TERMS = (
     "responder", "visualizza", "rispondi", "bekijk", "beantwoord", "zobacz", "odpowiedz",
     "посмотреть", "ответить", "görüntüle", "yanıtla", "visa ", "svara", "vis ", "svar ",
     "näytä", "vastaa", "zobrazit", "odpovědět", "返信", "回复", "回覆", "查看", "답장", "보기",
+    "manage", "verwalten", "gérer", "gestionar", "gerenciar", "gerir", "gestisci", "beheren",
+    "zarządzaj", "управлять", "керувати", "yönet", "hantera", "administrer", "hallinnoi",
+    "spravovat", "kezelés", "gestionați", "管理",
 )  # fmt: skip
 URL_TERMS = (
     "verif", "confirm", "activat", "activar", "ativar", "aktivier", "bestaetig", "magic",
@@ -472,6 +475,7 @@ NOTICE_TERMS = (
     "新しいログイン", "新しいデバイス", "새로운 로그인", "새 로그인", "새 기기",
     # Already done: an account activated or confirmed, two-step sign-in turned on or off.
     "has been activated", "was activated", "is now active", "has been approved",
+    "is confirmed", "is now confirmed", "is verified", "is now verified", "are confirmed",
     "was approved", "has been verified", "was verified", "successfully verified",
     "has been confirmed", "was confirmed", "successfully confirmed", "has been enabled",
     "was enabled", "has been disabled", "was disabled", "has been deleted", "was deleted",

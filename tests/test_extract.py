@@ -1207,3 +1207,18 @@ def test_if_not_you_ignore_this_leads_to_no_remedy(lead: str) -> None:
     url = "https://x.example/c/a1b2c3d4e5f6a7b8c9d0e1f2"
     html = f"<p>{lead}</p><p><a href='{url}'>Confirm email</a></p>"
     assert flags("Confirm", "", html) == {url: True}
+
+
+def test_a_confirm_subject_vouches_for_the_only_one_use_link() -> None:
+    # The body is in a language no table knows (Amharic); the subject asks to confirm.
+    url = "https://x.example/k/a1b2c3d4e5f6a7b8c9d0e1f2"
+    text = f"ሰላም፣\nእባክዎ ይህን አገናኝ ይክፈቱ፦\n{url}\n\nhttps://x.example/about\n"
+    assert flags("Confirm your email address", text) == {
+        url: True,
+        "https://x.example/about": False,
+    }
+    # Not when two links carry one-use values, when a code was sent, or under a notice.
+    other = "https://x.example/k/f9e8d7c6b5a4f3e2d1c0b9a8"
+    assert flags("Confirm your email address", f"{text}{other}\n")[url] is False
+    assert flags("Confirm your email address: 482913", f"482913\n{text}")[url] is False
+    assert flags("Your subscription is confirmed", text)[url] is False
