@@ -63,6 +63,7 @@ _IMAGE_TAGS = frozenset({"img", "/img"})
 # It opens with a character class, not `\b`, so that re skips ahead to the next "h" quickly.
 URL = re.compile(r"[hH](?<!\w[hH])(?i:ttps?://)[!#-;=?-\[\]-~\u00c0-\u024f\u0400-\u04ff]++")
 _URL_TRAILER = ".,;:!?'\"*>]}"
+_GLUED_WORD = re.compile(r"[a-z0-9]\.([^\W\d_]{2,20}+)$")
 
 
 @dataclass(slots=True)
@@ -243,7 +244,18 @@ def _trim_url(url: str) -> str:
             end -= 1
         else:
             break
-    return url[:end]
+    url = url[:end]
+    # A sentence that follows the URL with no space ("...?key=9af27.Thank you"): its first
+    # word, capitalized, is not part of the address.
+    glued = _GLUED_WORD.search(url)
+    if (
+        glued is not None
+        and glued.group(1)[0].isupper()
+        and glued.group(1)[1:].islower()
+        and 0 <= url.find("/", url.find("//") + 2) < glued.start()
+    ):
+        return url[: glued.start(1) - 1]
+    return url
 
 
 def _is_web_url(url: str) -> bool:

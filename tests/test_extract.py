@@ -1222,3 +1222,22 @@ def test_a_confirm_subject_vouches_for_the_only_one_use_link() -> None:
     assert flags("Confirm your email address", f"{text}{other}\n")[url] is False
     assert flags("Confirm your email address: 482913", f"482913\n{text}")[url] is False
     assert flags("Your subscription is confirmed", text)[url] is False
+
+
+@pytest.mark.parametrize(
+    ("written", "url"),
+    [
+        (
+            "https://x.example/reset?key=9af2768ad8.Teña un bo día.",
+            "https://x.example/reset?key=9af2768ad8",
+        ),
+        (
+            "https://x.example/reset?key=9af2768ad8.Thanks!",
+            "https://x.example/reset?key=9af2768ad8",
+        ),
+        ("https://x.example/files/report.pdf.", "https://x.example/files/report.pdf"),
+        ("https://x.example.Com", "https://x.example.Com"),
+    ],
+)
+def test_a_sentence_glued_to_a_url_is_not_part_of_it(written: str, url: str) -> None:
+    assert [link.url for link in extract("", f"Open {written}\n", "").links] == [url]
