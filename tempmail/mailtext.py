@@ -146,8 +146,11 @@ def read_html(markup: str) -> tuple[str, list[RawLink]]:
     joined[1::2] = map(_STAND_IN.get, names, repeat(""))
     raw = "".join(joined)
     anchors = _anchors(raw, joined, names, parts[2::3])
-    links = [*anchors, *bare_links(raw)]
-    links.sort(key=lambda link: (link.position, not link.anchor))
+    # Anchors come in document order; written-out URLs, when there are any, go among them.
+    links = anchors
+    if "://" in raw:
+        links = [*anchors, *bare_links(raw)]
+        links.sort(key=lambda link: (link.position, not link.anchor))
     lines = " ".join(raw.split()).split(BLOCK_MARK)
     return "\n".join(filter(None, map(str.strip, lines))), links
 
