@@ -421,10 +421,11 @@ async def _recent(inboxes: Inboxes, access: Access) -> list[tuple[MessageSummary
 
 class Arrivals:
     """What a live stream (SSE here, mail.tm's Mercure) tells of mail stored through another
-    node. Such mail comes as an `arrived` event with the message's id: the stream reads that
-    one summary row and unwraps it with its own inbox key. Without an id (notices may have been
-    missed after a reconnect) it reads everything recent again, so nothing is lost. Messages
-    the client had when the stream opened, or was told of since, are not told again."""
+    node. Such mail comes as an `arrived` event with the message's id and, mostly, its summary
+    row as stored (sealed, from the change notice): the stream unwraps it with its own inbox
+    key, or reads that one row when the notice had no room for it. Without an id (notices may
+    have been missed after a reconnect) it reads everything recent again, so nothing is lost.
+    Messages the client had when the stream opened, or was told of since, are not told again."""
 
     def __init__(self, inboxes: Inboxes, access: Access) -> None:
         self._inboxes = inboxes
@@ -444,7 +445,10 @@ class Arrivals:
         message_id = event.data.get("id")
         if message_id in self._told:
             return []
-        if isinstance(message_id, str):
+        row = event.data.get("row")
+        if isinstance(row, MessageSummaryRow):
+            found = self._inboxes.open_summaries(self._access, [row])
+        elif isinstance(message_id, str):
             which = MessageFilter(only_message=message_id)
             found = await self._inboxes.list_messages(self._access, which)
         else:

@@ -3,7 +3,8 @@
 On PostgreSQL several nodes serve one set of inboxes. Each node's event hub knows only who
 watches on that node, so the change notices of every node (`storage.notices`) are turned into
 hub events here: a message stored elsewhere wakes this node's long polls and event streams,
-which read it from the database themselves (notices carry ids only, never content); an inbox
+which open its sealed summary row from the notice with their own inbox key (or read it from
+the database when the notice has no room for it); an inbox
 deleted or expired elsewhere ends them. After a reconnect, when notices may have been missed,
 every watcher is told to look again.
 """
@@ -36,7 +37,10 @@ class Follower:
             return  # this node published its own change already
         self.notices += 1
         if notice.kind == "message":
-            self._hub.publish(notice.inbox_id, Event("arrived", {"id": notice.message_id}))
+            arrived: dict[str, object] = {"id": notice.message_id}
+            if notice.row is not None:
+                arrived["row"] = notice.row  # sealed as stored: the watcher opens it itself
+            self._hub.publish(notice.inbox_id, Event("arrived", arrived))
         elif notice.kind == "deleted":
             self._hub.publish(notice.inbox_id, Event("deleted", {}))
         elif notice.kind == "expired":
