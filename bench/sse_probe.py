@@ -77,7 +77,7 @@ def _listen(url: str, heard: dict[str, float], ready: threading.Event) -> None:
         now = time.monotonic()
         for line in str(payload).split("\n"):
             words = line.split(" ")
-            if len(words) == 4 and words[0] == "message":
+            if len(words) >= 4 and words[0] == "message":
                 heard[words[2]] = now
 
     async def follow() -> None:

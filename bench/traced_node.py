@@ -130,7 +130,7 @@ def _message_ids(payload: str) -> list[str]:
     return [
         parts[2]
         for line in payload.split("\n")
-        if len(parts := line.split(" ")) == 4 and parts[0] == "message"
+        if len(parts := line.split(" ")) >= 4 and parts[0] == "message"
     ]
 
 
