@@ -25,7 +25,7 @@ from tempmail.clock import iso_time, now_ms
 from tempmail.criteria import Criteria, flag, from_query
 from tempmail.delivery import summary_event
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
-from tempmail.events import Event, EventHub
+from tempmail.events import Event, EventHub, next_event
 from tempmail.filenames import clean_filename
 from tempmail.inboxes import Access, Inboxes
 from tempmail.records import Content, Reading, Summary
@@ -471,9 +471,8 @@ async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> Asyn
             if remaining <= 0:
                 yield _sse("expired", {})
                 return
-            try:
-                event = await asyncio.wait_for(queue.get(), min(KEEPALIVE_SECONDS, remaining))
-            except TimeoutError:
+            event = await next_event(queue, min(KEEPALIVE_SECONDS, remaining))
+            if event is None:
                 yield b": ping\n\n"
                 continue
             if event.kind in ("overflow", "closing"):
