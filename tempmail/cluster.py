@@ -12,7 +12,9 @@ every watcher is told to look again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from tempmail.clock import now_ms
 from tempmail.events import Event, EventHub
 from tempmail.storage.notices import Notice
 
@@ -22,9 +24,18 @@ log = logging.getLogger(__name__)
 class Follower:
     """Feeds other nodes' notices into this node's event hub."""
 
-    def __init__(self, hub: EventHub, node: str) -> None:
+    def __init__(
+        self,
+        hub: EventHub,
+        node: str,
+        arrival_delay: Callable[[float], None] = lambda seconds: None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
         self._hub = hub
         self._node = node
+        self._arrival_delay = arrival_delay
+        """Told, for each message of another node's notice, the seconds since its receipt."""
+        self._clock = clock
         self.notices = 0
         """Notices from other nodes handed on so far."""
 
@@ -41,6 +52,10 @@ class Follower:
             if notice.row is not None:
                 arrived["row"] = notice.row  # sealed as stored: the watcher opens it itself
             self._hub.publish(notice.inbox_id, Event("arrived", arrived))
+            if notice.row is not None:
+                # Clocks of two nodes: a little skew may make it negative; that counts as 0.
+                delay = (self._clock() - notice.row.received_at) / 1000
+                self._arrival_delay(max(0.0, delay))
         elif notice.kind == "deleted":
             self._hub.publish(notice.inbox_id, Event("deleted", {}))
         elif notice.kind == "expired":

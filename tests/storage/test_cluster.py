@@ -55,6 +55,15 @@ def _listen(server: RunningServer, inbox: dict[str, Any]) -> queue.Queue[tuple[s
     return events
 
 
+def _metric(server: RunningServer, name: str) -> float:
+    with server.client() as client:
+        text = client.get("/metrics").text
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not exported")
+
+
 def test_mail_through_one_node_streams_on_the_other(
     nodes: tuple[RunningServer, RunningServer],
 ) -> None:
@@ -75,6 +84,9 @@ def test_mail_through_one_node_streams_on_the_other(
     send_mail(a, inbox["address"], make_message(inbox["address"], long_subject))
     kind, data = events.get(timeout=30)
     assert (kind, data["subject"]) == ("message", long_subject)
+    # Each node timed the messages of the other's notices that carried their row.
+    assert _metric(b, "tempmail_cluster_arrival_delay_seconds_count") == 1
+    assert _metric(a, "tempmail_cluster_arrival_delay_seconds_count") == 1
     with a.client(inbox["token"]) as client:
         assert client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
     assert events.get(timeout=30) == ("deleted", {})
@@ -213,6 +225,18 @@ def test_the_follower_hands_on_other_nodes_changes_and_asks_for_a_look_after_a_g
         assert first.get_nowait() == second.get_nowait()
         assert first.empty() and second.empty()
     assert follower.notices == 3
+
+
+def test_the_follower_times_each_message_from_its_receipt_on_the_other_node() -> None:
+    delays: list[float] = []
+    follower = Follower(EventHub(), "me", delays.append, clock=lambda: 1_000_250)
+    follower(Notice("message", "i1", "m1", "other", MessageSummaryRow("m1", 1_000_000, 1, b"")))
+    # Another node's clock a little ahead: 0, not a negative delay.
+    follower(Notice("message", "i1", "m2", "other", MessageSummaryRow("m2", 1_000_300, 1, b"")))
+    # Without its row (read from the database instead) or from this node: nothing to time.
+    follower(Notice("message", "i1", "m3", "other"))
+    follower(Notice("message", "i1", "m4", "me", MessageSummaryRow("m4", 1_000_000, 1, b"")))
+    assert delays == [0.25, 0.0]
 
 
 def test_a_message_notice_carries_its_row_and_a_damaged_one_is_read_instead() -> None:
