@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
-import signal
 import smtplib
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -33,75 +30,13 @@ import pytest
 
 from tempmail import keys
 from tests.helpers import SMTP_POLICY, make_message, self_signed_certificate
+from tests.nodes import Node, start_node
 from tests.servers import free_port
 
 SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "haproxy.cfg"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 CLIENT_A, CLIENT_B = "127.0.0.2", "127.0.0.3"
 HAPROXY_ADDRESS = "127.0.0.1"
-
-
-@dataclass
-class Node:
-    """One `tempmail serve` process, logging JSON lines to a file."""
-
-    process: subprocess.Popen[bytes]
-    http_url: str
-    smtp_port: int
-    log: Path
-    smtp_host: str = "127.0.0.1"
-
-    def records(self) -> list[dict[str, Any]]:
-        return [
-            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
-        ]
-
-    def events(self) -> list[str]:
-        return [str(record["event"]) for record in self.records()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def start_node(directory: Path, environ: Mapping[str, str]) -> Node:
-    directory.mkdir()
-    http_port, smtp_port = free_port(), free_port()
-    variables = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("TEMPMAIL_")},
-        "TEMPMAIL_DATA_DIR": str(directory / "data"),
-        "TEMPMAIL_HTTP_PORT": str(http_port),
-        "TEMPMAIL_SMTP_PORT": str(smtp_port),
-        "TEMPMAIL_LIMITS_REQUESTS_PER_MINUTE": "100000",
-        "TEMPMAIL_LIMITS_REQUESTS_PER_HOUR": "1000000",
-        "TEMPMAIL_LIMITS_INBOX_CREATIONS_PER_HOUR": "100000",
-        "TEMPMAIL_LIMITS_AUTH_FAILURES_PER_MINUTE": "100000",
-        **environ,
-    }
-    log = directory / "log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tempmail", "serve", "--log-format", "json"],
-            env=variables,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    node = Node(process, f"http://127.0.0.1:{http_port}", smtp_port, log)
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{node.http_url}/health/ready", timeout=5).status_code == 200:
-                return node
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "node did not start: " + log.read_text()[-2000:]
-        time.sleep(0.1)
 
 
 @dataclass

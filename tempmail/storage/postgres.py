@@ -21,7 +21,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import NamedTuple, TypeAlias
+from typing import TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -40,6 +40,7 @@ from tempmail.storage.base import (
     NewMessage,
     StoreStats,
 )
+from tempmail.storage.groupcommit import Delivery, GroupCommit, Notes
 from tempmail.storage.notices import (
     CHANNEL,
     Listening,
@@ -53,7 +54,6 @@ from tempmail.storage.sharedcache import SharedInboxCache
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-GROUP_LIMIT = 256
 POOL_SIZE = 8
 INBOX_CACHE = 4096
 # Inboxes are kept in memory only while the notice connection answered a probe this recently.
@@ -221,27 +221,6 @@ async def _translated() -> AsyncIterator[None]:
         raise StorageError(_describe(error), disk_full=disk_full) from error
 
 
-class _Note(NamedTuple):
-    reading: bytes | None
-    seen: bool
-
-
-class _Delivery:
-    __slots__ = ("future", "max_messages", "messages", "now")
-
-    def __init__(
-        self,
-        messages: Sequence[NewMessage],
-        max_messages: int,
-        now: int,
-        future: asyncio.Future[list[str]],
-    ) -> None:
-        self.messages = messages
-        self.max_messages = max_messages
-        self.now = now
-        self.future = future
-
-
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """What a pooled connection needs between uses: nothing, so no extra round trip.
 
@@ -271,10 +250,7 @@ class PostgresStore:
         """For logs and start-up errors (no password)."""
         self.node = secrets.token_hex(6)
         """This node's id in change notices, to skip its own."""
-        self._queued: list[_Delivery] = []
-        self._committer: asyncio.Task[None] | None = None
-        self._notes: dict[tuple[str, str], _Note] = {}
-        self._writing_notes: dict[tuple[str, str], _Note] = {}
+        self._group = GroupCommit(self._commit_group)
         self._listening: Listening | None = None
         self._cache = SharedInboxCache(INBOX_CACHE, self._hearing)
 
@@ -447,61 +423,15 @@ class PostgresStore:
         Returns the ids of the inboxes that received their copy. Deliveries queued while a
         commit runs are committed together by the next one.
         """
-        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._queued.append(_Delivery(messages, max_messages, now, future))
-        self._start_committer()
-        # Awaited directly, not through asyncio.shield (one turn of the event loop fewer before
-        # the 250; each turn of a busy node runs every ready callback). A caller cancelled
-        # meanwhile cancels only its own future: the batch still commits its message, and the
-        # committer skips futures that are done.
-        return await future
+        return await self._group.deliver(messages, max_messages, now)
 
     def note_reading(
         self, inbox_id: str, message_id: str, reading: bytes | None, seen: bool
     ) -> None:
         """Keep a first-read result and/or seen mark; written with the next group commit."""
-        key = (inbox_id, message_id)
-        earlier = self._notes.get(key) or self._writing_notes.get(key)
-        if earlier is not None:
-            reading, seen = reading or earlier.reading, seen or earlier.seen
-        self._notes[key] = _Note(reading, seen)
-        self._start_committer()
+        self._group.note(inbox_id, message_id, reading, seen)
 
-    def _noted(self, inbox_id: str, message_id: str) -> _Note | None:
-        key = (inbox_id, message_id)
-        return self._notes.get(key) or self._writing_notes.get(key)
-
-    def _start_committer(self) -> None:
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_queued(), name="tempmail-commit")
-
-    async def _commit_queued(self) -> None:
-        while self._queued or self._notes:
-            batch, self._queued = self._queued[:GROUP_LIMIT], self._queued[GROUP_LIMIT:]
-            self._writing_notes, self._notes = self._notes, {}
-            try:
-                results = await self._commit_group(batch, self._writing_notes)
-            except BaseException as error:
-                if self._writing_notes:
-                    log.warning(
-                        "%d first-read results not stored; they will be made again",
-                        len(self._writing_notes),
-                    )
-                for delivery in batch:
-                    if not delivery.future.done():
-                        delivery.future.set_exception(error)
-                if not isinstance(error, Exception):
-                    raise
-                continue
-            finally:
-                self._writing_notes = {}
-            for delivery, delivered in zip(batch, results, strict=True):
-                if not delivery.future.done():
-                    delivery.future.set_result(delivered)
-
-    async def _commit_group(
-        self, batch: list[_Delivery], notes: dict[tuple[str, str], _Note]
-    ) -> list[list[str]]:
+    async def _commit_group(self, batch: list[Delivery], notes: Notes) -> list[list[str]]:
         rows = [(message, delivery) for delivery in batch for message in delivery.messages]
         async with _translated(), self._pool.acquire() as db:
             if notes:
@@ -573,11 +503,11 @@ class PostgresStore:
             f" WHERE {' AND '.join(conditions)} ORDER BY seq DESC",
             *arguments,
         )
-        noted = bool(self._notes or self._writing_notes)
+        noted = self._group.has_notes
         summaries = []
         for message_id, received_at, size, summary, seen in rows:
             if not seen and noted:
-                note = self._noted(inbox_id, message_id)
+                note = self._group.noted(inbox_id, message_id)
                 seen = note is not None and note.seen
                 if seen and which.unseen_only:
                     continue
@@ -601,7 +531,7 @@ class PostgresStore:
             return None
         reading = None if row[6] is None else bytes(row[6])
         seen = bool(row[7])
-        note = self._noted(inbox_id, message_id)
+        note = self._group.noted(inbox_id, message_id)
         if note is not None:
             reading, seen = reading or note.reading, seen or note.seen
         return MessageRow(
@@ -731,9 +661,7 @@ class PostgresStore:
         return listening
 
     async def close(self) -> None:
-        if self._committer is not None:
-            with contextlib.suppress(Exception):
-                await self._committer
+        await self._group.drain()
         try:
             await asyncio.wait_for(self._pool.close(), COMMAND_TIMEOUT_SECONDS)
         except TimeoutError:

@@ -17,7 +17,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 import aiosqlite
 import msgspec
@@ -35,13 +34,12 @@ from tempmail.storage.base import (
     NewMessage,
     StoreStats,
 )
+from tempmail.storage.groupcommit import Delivery, GroupCommit, Notes
 from tempmail.storage.inboxcache import InboxCache
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-# Deliveries per group commit at most (also bounds the inbox ids in one IN list).
-GROUP_LIMIT = 256
 INBOX_CACHE = 4_096
 READERS = 2
 # A message list as `list_messages` reads it: (seq, id, received_at, size, hex summary, seen).
@@ -83,29 +81,6 @@ _MIGRATIONS: dict[int, str] = {
     ) WITHOUT ROWID;
     """,
 }
-
-
-class _Note(NamedTuple):
-    reading: bytes | None
-    seen: bool
-
-
-class _Delivery:
-    """One caller's part of a group commit."""
-
-    __slots__ = ("future", "max_messages", "messages", "now")
-
-    def __init__(
-        self,
-        messages: Sequence[NewMessage],
-        max_messages: int,
-        now: int,
-        future: asyncio.Future[list[str]],
-    ) -> None:
-        self.messages = messages
-        self.max_messages = max_messages
-        self.now = now
-        self.future = future
 
 
 @asynccontextmanager
@@ -150,11 +125,7 @@ class SQLiteStore:
         self._reading = [0] * len(readers)
         """Queries under way on each reader."""
         self._write_lock = asyncio.Lock()
-        self._queued: list[_Delivery] = []
-        self._committer: asyncio.Task[None] | None = None
-        # First-read results and seen marks not yet written, then those being written.
-        self._notes: dict[tuple[str, str], _Note] = {}
-        self._writing_notes: dict[tuple[str, str], _Note] = {}
+        self._group = GroupCommit(self._commit_group)
         self._inboxes = InboxCache(INBOX_CACHE)
 
     @classmethod
@@ -360,10 +331,7 @@ class SQLiteStore:
         a commit is running are committed together by the next one (group commit): one fsync
         for all of them, and each caller still returns only after its own data is on disk.
         """
-        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._queued.append(_Delivery(messages, max_messages, now, future))
-        self._start_committer()
-        return await asyncio.shield(future)
+        return await self._group.deliver(messages, max_messages, now)
 
     def note_reading(
         self, inbox_id: str, message_id: str, reading: bytes | None, seen: bool
@@ -374,50 +342,10 @@ class SQLiteStore:
         next read would make it again) and a seen mark, so a reader is not held up behind the
         deliveries' fsync. Until it is written, `get_message` and `list_messages` include it.
         """
-        key = (inbox_id, message_id)
-        earlier = self._notes.get(key) or self._writing_notes.get(key)
-        if earlier is not None:
-            reading, seen = reading or earlier.reading, seen or earlier.seen
-        self._notes[key] = _Note(reading, seen)
-        self._start_committer()
+        self._group.note(inbox_id, message_id, reading, seen)
 
-    def _noted(self, inbox_id: str, message_id: str) -> _Note | None:
-        key = (inbox_id, message_id)
-        return self._notes.get(key) or self._writing_notes.get(key)
-
-    def _start_committer(self) -> None:
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_queued(), name="tempmail-commit")
-
-    async def _commit_queued(self) -> None:
-        while self._queued or self._notes:
-            batch, self._queued = self._queued[:GROUP_LIMIT], self._queued[GROUP_LIMIT:]
-            self._writing_notes, self._notes = self._notes, {}
-            try:
-                results, counts = await self._commit_group(batch, self._writing_notes)
-            except BaseException as error:
-                if self._writing_notes:
-                    log.warning(
-                        "%d first-read results not stored; they will be made again",
-                        len(self._writing_notes),
-                    )
-                for delivery in batch:
-                    if not delivery.future.done():
-                        delivery.future.set_exception(error)
-                if not isinstance(error, Exception):
-                    raise
-                continue
-            finally:
-                self._writing_notes = {}
-            self._inboxes.committed(counts)
-            for delivery, delivered in zip(batch, results, strict=True):
-                if not delivery.future.done():
-                    delivery.future.set_result(delivered)
-
-    async def _commit_group(
-        self, batch: list[_Delivery], notes: dict[tuple[str, str], _Note]
-    ) -> tuple[list[list[str]], dict[str, int]]:
-        """Store the batch in one transaction; returns who got what, and the inboxes' counts."""
+    async def _commit_group(self, batch: list[Delivery], notes: Notes) -> list[list[str]]:
+        """Store the batch in one transaction; returns who got what, and caches the counts."""
         inbox_ids = sorted(
             {message.inbox_id for delivery in batch for message in delivery.messages}
         )
@@ -433,7 +361,7 @@ class SQLiteStore:
                     ],
                 )
             if not batch:
-                return [], {}
+                return []
             state = {
                 row[0]: [int(row[1]), int(row[2])]
                 for row in await db.execute_fetchall(
@@ -474,7 +402,8 @@ class SQLiteStore:
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-        return results, {inbox_id: count for inbox_id, (_, count) in state.items()}
+        self._inboxes.committed({inbox_id: count for inbox_id, (_, count) in state.items()})
+        return results
 
     async def list_messages(
         self, inbox_id: str, which: MessageFilter = EVERYTHING
@@ -506,11 +435,11 @@ class SQLiteStore:
         rows = _LIST_ROWS.decode(found[0]) if found is not None else []
         rows.sort(reverse=True)
         summaries = []
-        noted = bool(self._notes or self._writing_notes)
+        noted = self._group.has_notes
         for _, message_id, received_at, size, summary, seen_flag in rows:
             seen = bool(seen_flag)
             if not seen and noted:
-                note = self._noted(inbox_id, message_id)
+                note = self._group.noted(inbox_id, message_id)
                 seen = note is not None and note.seen
                 if seen and which.unseen_only:
                     continue
@@ -535,7 +464,7 @@ class SQLiteStore:
             return None
         reading = None if row[6] is None else bytes(row[6])
         seen = bool(row[7])
-        note = self._noted(inbox_id, message_id)
+        note = self._group.noted(inbox_id, message_id)
         if note is not None:
             reading, seen = reading or note.reading, seen or note.seen
         return MessageRow(
@@ -634,9 +563,7 @@ class SQLiteStore:
         await self._fetchone("SELECT 1", ())
 
     async def close(self) -> None:
-        if self._committer is not None:
-            with contextlib.suppress(Exception):
-                await self._committer
+        await self._group.drain()
         for reader in self._readers:
             await reader.close()
         async with self._write_lock:

@@ -6,97 +6,36 @@ as a cluster behind several MX records would run.
 
 from __future__ import annotations
 
-import json
-import os
 import queue
-import signal
 import smtplib
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.helpers import SMTP_POLICY, make_message
-from tests.servers import PostgresServer, free_port
+from tests.nodes import Node, start_node
+from tests.servers import PostgresServer
 from tests.test_lifecycle import _read_events
 
 KEYS = {"TEMPMAIL_ENCRYPTION_KEY": "17" * 32, "TEMPMAIL_SECRET_KEY": "28" * 32}
 
 
-@dataclass
-class Node:
-    process: subprocess.Popen[bytes]
-    http_url: str
-    smtp_port: int
-    log: Path
-    domain: str = "localhost"
-    smtp_host: str = "127.0.0.1"
-
-    def client(self, token: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.http_url, headers=headers, timeout=30)
-
-    def log_events(self) -> list[dict[str, Any]]:
-        return [
-            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
-        ]
-
-
 def _start(directory: Path, url: str, expiry_seconds: float) -> Node:
-    directory.mkdir()
-    http_port, smtp_port = free_port(), free_port()
-    environ = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("TEMPMAIL_")},
-        **KEYS,
-        "TEMPMAIL_STORAGE_URL": url,
-        "TEMPMAIL_DATA_DIR": str(directory / "data"),
-        "TEMPMAIL_HTTP_PORT": str(http_port),
-        "TEMPMAIL_SMTP_PORT": str(smtp_port),
-        "TEMPMAIL_EXPIRY_INTERVAL_SECONDS": str(expiry_seconds),
-        "TEMPMAIL_INBOX_QUARANTINE_HOURS": "0",
-        "TEMPMAIL_INBOX_MAX_MESSAGES": "1000",
-        "TEMPMAIL_LIMITS_REQUESTS_PER_MINUTE": "100000",
-        "TEMPMAIL_LIMITS_REQUESTS_PER_HOUR": "1000000",
-        "TEMPMAIL_LIMITS_INBOX_CREATIONS_PER_HOUR": "100000",
-        "TEMPMAIL_LIMITS_AUTH_FAILURES_PER_MINUTE": "100000",
-    }
-    log = directory / "log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tempmail", "serve", "--log-format", "json"],
-            env=environ,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    node = Node(process, f"http://127.0.0.1:{http_port}", smtp_port, log)
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{node.http_url}/health", timeout=5).status_code == 200:
-                return node
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "node did not start"
-        time.sleep(0.1)
-
-
-def _stop(node: Node) -> None:
-    if node.process.poll() is None:
-        node.process.send_signal(signal.SIGTERM)
-        try:
-            node.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            node.process.kill()
-            node.process.wait()
+    return start_node(
+        directory,
+        {
+            **KEYS,
+            "TEMPMAIL_STORAGE_URL": url,
+            "TEMPMAIL_EXPIRY_INTERVAL_SECONDS": str(expiry_seconds),
+            "TEMPMAIL_INBOX_QUARANTINE_HOURS": "0",
+            "TEMPMAIL_INBOX_MAX_MESSAGES": "1000",
+        },
+    )
 
 
 @pytest.fixture
@@ -108,7 +47,7 @@ def cluster(tmp_path: Path, postgres_url: str) -> Iterator[list[Node]]:
         yield nodes
     finally:
         for node in nodes:
-            _stop(node)
+            node.stop()
 
 
 def _create(node: Node, **body: Any) -> dict[str, Any]:
@@ -184,7 +123,7 @@ def test_every_inbox_expires_once_across_the_nodes(cluster: list[Node]) -> None:
     removed = [
         event["removed"]
         for node in cluster
-        for event in node.log_events()
+        for event in node.records()
         if event.get("event", "").startswith("expiry pass removed")
     ]
     assert sum(removed) == len(inboxes)
