@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,9 +61,12 @@ class TempmailServer:
             return False
 
 
-def launch(data_dir: Path, extra: dict[str, str] | None = None) -> TempmailServer:
+def launch(
+    data_dir: Path, extra: dict[str, str] | None = None, command: Sequence[str] | None = None
+) -> TempmailServer:
     """Start the server on free ports in `data_dir` (without waiting for it); `extra` adds
-    settings (storage.url, shared keys for a cluster)."""
+    settings (storage.url, shared keys for a cluster), `command` replaces `python -m tempmail`
+    (`traced_node.py`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     http_port, smtp_port = processes.free_port(), processes.free_port()
     api_key = secrets.token_hex(16)
@@ -74,7 +78,7 @@ def launch(data_dir: Path, extra: dict[str, str] | None = None) -> TempmailServe
         "TEMPMAIL_API_KEY": api_key,
     }
     env |= extra or {}
-    argv = [sys.executable, "-m", "tempmail", "serve", "--log-format", "json"]
+    argv = [*(command or [sys.executable, "-m", "tempmail"]), "serve", "--log-format", "json"]
     argv += ["--log-level", "warning"]
     log_path = data_dir / "server.log"
     process = processes.spawn(argv, env, log_path)
@@ -82,10 +86,13 @@ def launch(data_dir: Path, extra: dict[str, str] | None = None) -> TempmailServe
 
 
 async def start(
-    data_dir: Path, ready_within: float = 60.0, extra: dict[str, str] | None = None
+    data_dir: Path,
+    ready_within: float = 60.0,
+    extra: dict[str, str] | None = None,
+    command: Sequence[str] | None = None,
 ) -> TempmailServer:
     """Start the server and wait until /health answers 200."""
-    server = launch(data_dir, extra)
+    server = launch(data_dir, extra, command)
     try:
         await processes.wait_until(server.healthy, server.process, ready_within, server.log_path)
     except BaseException:

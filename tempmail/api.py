@@ -25,7 +25,7 @@ from tempmail.clock import iso_time, now_ms
 from tempmail.criteria import Criteria, flag, from_query
 from tempmail.delivery import summary_event
 from tempmail.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Unauthorized
-from tempmail.events import Event, EventHub
+from tempmail.events import Event, EventHub, next_event
 from tempmail.filenames import clean_filename
 from tempmail.inboxes import Access, Inboxes
 from tempmail.records import Content, Reading, Summary
@@ -421,10 +421,11 @@ async def _recent(inboxes: Inboxes, access: Access) -> list[tuple[MessageSummary
 
 class Arrivals:
     """What a live stream (SSE here, mail.tm's Mercure) tells of mail stored through another
-    node. Such mail comes as an `arrived` event with the message's id: the stream reads that
-    one summary row and unwraps it with its own inbox key. Without an id (notices may have been
-    missed after a reconnect) it reads everything recent again, so nothing is lost. Messages
-    the client had when the stream opened, or was told of since, are not told again."""
+    node. Such mail comes as an `arrived` event with the message's id and, mostly, its summary
+    row as stored (sealed, from the change notice): the stream unwraps it with its own inbox
+    key, or reads that one row when the notice had no room for it. Without an id (notices may
+    have been missed after a reconnect) it reads everything recent again, so nothing is lost.
+    Messages the client had when the stream opened, or was told of since, are not told again."""
 
     def __init__(self, inboxes: Inboxes, access: Access) -> None:
         self._inboxes = inboxes
@@ -444,7 +445,10 @@ class Arrivals:
         message_id = event.data.get("id")
         if message_id in self._told:
             return []
-        if isinstance(message_id, str):
+        row = event.data.get("row")
+        if isinstance(row, MessageSummaryRow):
+            found = self._inboxes.open_summaries(self._access, [row])
+        elif isinstance(message_id, str):
             which = MessageFilter(only_message=message_id)
             found = await self._inboxes.list_messages(self._access, which)
         else:
@@ -467,9 +471,8 @@ async def _event_stream(hub: EventHub, inboxes: Inboxes, access: Access) -> Asyn
             if remaining <= 0:
                 yield _sse("expired", {})
                 return
-            try:
-                event = await asyncio.wait_for(queue.get(), min(KEEPALIVE_SECONDS, remaining))
-            except TimeoutError:
+            event = await next_event(queue, min(KEEPALIVE_SECONDS, remaining))
+            if event is None:
                 yield b": ping\n\n"
                 continue
             if event.kind in ("overflow", "closing"):

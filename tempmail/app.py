@@ -194,7 +194,8 @@ def create_app(settings: Settings, keys: Keyring, runtime: Runtime | None = None
             hub = EventHub()
             if isinstance(store, PostgresStore):
                 # Other nodes' changes reach this node's streams and long polls.
-                listening = await store.follow(Follower(hub, store.node))
+                follower = Follower(hub, store.node, metrics.cluster_arrival_delay.observe)
+                listening = await store.follow(follower)
                 stack.push_async_callback(listening.stop)
             sealing = crypto.SealingKeys()
             inboxes = Inboxes(store, keys, settings, hub, metrics, sealing)

@@ -28,6 +28,21 @@ class Event(msgspec.Struct, frozen=True):
     data: dict[str, Any]
 
 
+async def next_event(queue: asyncio.Queue[Event], seconds: float) -> Event | None:
+    """The queue's next event, or None when none came within `seconds`.
+
+    Not `asyncio.wait_for(queue.get(), ...)`: on Python 3.11 that runs the get in a task of its
+    own, and the waiter resumes three turns of the event loop after the event is put instead of
+    one. On a node busy with mail each turn runs every ready callback (tens of ms under load),
+    and this wait is on the path of every event a stream tells.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            return await queue.get()
+    except TimeoutError:
+        return None
+
+
 class EventHub:
     """Fan-out of inbox events to the streams watching them."""
 

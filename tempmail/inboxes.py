@@ -291,6 +291,12 @@ class Inboxes:
         self, access: Access, which: MessageFilter = EVERYTHING
     ) -> list[tuple[MessageSummaryRow, records.Summary]]:
         rows = await self._store.list_messages(access.inbox.id, which)
+        return self.open_summaries(access, rows)
+
+    def open_summaries(
+        self, access: Access, rows: list[MessageSummaryRow]
+    ) -> list[tuple[MessageSummaryRow, records.Summary]]:
+        """Each row with its summary unsealed by the inbox's key."""
         private = self.private_key(access)
         # Messages sealed close together share an exchange: open each exchange once.
         derived: crypto.DerivedKeys = {}

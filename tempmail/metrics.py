@@ -65,6 +65,13 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.cluster_arrival_delay = Histogram(
+            "tempmail_cluster_arrival_delay_seconds",
+            "Messages stored through another node: from their receipt there (by that node's"
+            " clock) to this node handing their change notice to its event streams and long polls",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.deliveries_paced = Counter(
             "tempmail_smtp_deliveries_paced",
             "Deliveries held back a moment so that HTTP requests were served first",

@@ -9,11 +9,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import uvloop
 
 from tempmail import crypto, parsing
 from tempmail.clock import iso_time
 from tempmail.errors import IntegrityError, StorageError
-from tempmail.events import QUEUE_SIZE, Event, EventHub
+from tempmail.events import QUEUE_SIZE, Event, EventHub, next_event
 from tempmail.pacing import IngestPacer
 from tempmail.sanitize import Sanitizer, html_to_text
 from tempmail.storage import Inbox, SQLiteStore
@@ -295,6 +296,42 @@ def test_event_hub_fans_out_and_bounds_queues() -> None:
         assert hub.watcher_count() == 0
 
     asyncio.run(scenario())
+
+
+def test_a_waiting_stream_resumes_one_loop_turn_after_its_event() -> None:
+    """Counted in turns of the event loop (a callback that schedules itself again runs once
+    per turn): each turn on a busy node runs every ready callback, so each one is latency."""
+
+    async def scenario(loop_factory: str) -> None:
+        loop = asyncio.get_running_loop()
+        turns = [0]
+
+        def tick() -> None:
+            turns[0] += 1
+            loop.call_soon(tick)
+
+        loop.call_soon(tick)
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        resumed_at: list[int] = []
+
+        async def wait() -> None:
+            event = await next_event(queue, 30)
+            assert event == Event("arrived", {"id": "m1"})
+            resumed_at.append(turns[0])
+
+        waiter = asyncio.create_task(wait())
+        for _ in range(3):
+            await asyncio.sleep(0)
+        put_at = turns[0]
+        queue.put_nowait(Event("arrived", {"id": "m1"}))
+        await waiter
+        # asyncio.wait_for(queue.get(), 30) takes 3 turns here on Python 3.11.
+        assert resumed_at[0] - put_at == 1, loop_factory
+        # And no event within the time: None, not an exception.
+        assert await next_event(queue, 0.01) is None
+
+    asyncio.run(scenario("asyncio"))
+    uvloop.run(scenario("uvloop"))
 
 
 def test_storage_refuses_newer_schema_and_bad_path(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ errors take mail.tm's shapes there and tempmail's everywhere else."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import uuid
@@ -28,7 +27,7 @@ from tempmail.errors import (
     TempmailError,
     Unauthorized,
 )
-from tempmail.events import EventHub
+from tempmail.events import EventHub, next_event
 from tempmail.inboxes import Access, Inboxes
 from tempmail.keys import Keyring
 from tempmail.mailtm import documents
@@ -334,9 +333,8 @@ async def _updates(hub: EventHub, inboxes: Inboxes, access: Access) -> AsyncIter
             if remaining <= 0:
                 event_kind = "expired"
             else:
-                try:
-                    event = await asyncio.wait_for(queue.get(), min(KEEPALIVE_SECONDS, remaining))
-                except TimeoutError:
+                event = await next_event(queue, min(KEEPALIVE_SECONDS, remaining))
+                if event is None:
                     yield b":\n\n"
                     continue
                 if event.kind in ("overflow", "closing"):

@@ -3,10 +3,14 @@
 Each committed change a node makes (a message stored, an inbox deleted, expired or extended)
 is announced with `pg_notify` inside its transaction, so it goes out at COMMIT and only then.
 Each node follows them on one connection of its own, never a pooled one (LISTEN belongs to its
-connection). Notices carry ids only: the notification queue may be written to disk, and mail
-content must never be. Nothing sent while a node was disconnected is replayed, so after each
-reconnect the follower is told to look again (`on_notice(None)`). A group commit sends one
-notice for up to LINES_PER_NOTICE of its messages, a line each, not one notice per message.
+connection). Notices carry ids, and for a stored message its summary row as stored: the time,
+the size and the summary sealed to the inbox's key (the bytes of the `messages` row, which only
+the inbox token opens), so a node whose client watches that inbox tells it at once, without a
+read from the database (a summary over SUMMARY_CHARS is left out; the watcher reads the row).
+The notification queue may be written to disk: nothing in a notice is plaintext mail. Nothing
+sent while a node was disconnected is replayed, so after each reconnect the follower is told to
+look again (`on_notice(None)`). A group commit sends one notice for as many of its messages as
+fit in NOTICE_BYTES, a line each, not one notice per message.
 
 The connection is probed every second. PostgreSQL delivers the notices committed before a query
 ahead of its answer, so a probe answered at time T means every change committed before T has
@@ -16,6 +20,7 @@ been heard: `heard_within(s)` is what lets a node keep inboxes in memory (`share
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import logging
 import time
@@ -24,12 +29,16 @@ from typing import NamedTuple
 
 import asyncpg
 
+from tempmail.storage.base import MessageSummaryRow, NewMessage
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "tempmail"
 CONNECT_TIMEOUT_SECONDS = 5
-# A line is under 100 bytes (uuid ids, 12-hex node); PostgreSQL takes payloads under 8000.
-LINES_PER_NOTICE = 64
+# PostgreSQL takes payloads under 8000 bytes. A line is under 100 bytes (uuid ids, 12-hex node)
+# plus, for a message, its sealed summary in base64 (typically 300-700 characters).
+NOTICE_BYTES = 7900
+SUMMARY_CHARS = 4096
 
 
 class Notice(NamedTuple):
@@ -39,18 +48,55 @@ class Notice(NamedTuple):
     inbox_id: str
     message_id: str
     node: str
+    row: MessageSummaryRow | None = None
+    """A stored message's summary row as stored (None: not in the notice, read it)."""
 
 
 def payload(kind: str, inbox_id: str, message_id: str, node: str) -> str:
     return f"{kind} {inbox_id} {message_id or '-'} {node}"
 
 
+def message_payload(message: NewMessage, node: str) -> str:
+    """The line announcing a stored message, with its summary row unless that is too long."""
+    line = payload("message", message.inbox_id, message.id, node)
+    sealed = binascii.b2a_base64(message.summary, newline=False).decode("ascii")
+    if len(sealed) > SUMMARY_CHARS:
+        return line
+    return f"{line} {message.received_at} {message.size} {sealed}"
+
+
+def notice_groups(lines: list[str]) -> list[int]:
+    """The notice each line goes into: consecutive lines, each notice under NOTICE_BYTES with
+    the newlines between its lines."""
+    groups = []
+    group = used = 0
+    for line in lines:
+        size = len(line.encode()) + 1
+        if used and used + size > NOTICE_BYTES:
+            group, used = group + 1, 0
+        used += size
+        groups.append(group)
+    return groups
+
+
 def parse_notice(payload: str) -> Notice | None:
     parts = payload.split(" ")
-    if len(parts) != 4:
-        return None
-    kind, inbox_id, message_id, node = parts
-    return Notice(kind, inbox_id, "" if message_id == "-" else message_id, node)
+    if len(parts) == 4:
+        kind, inbox_id, message_id, node = parts
+        return Notice(kind, inbox_id, "" if message_id == "-" else message_id, node)
+    if len(parts) == 7 and parts[0] == "message":
+        _, inbox_id, message_id, node, received_at, size, sealed = parts
+        try:
+            row = MessageSummaryRow(
+                message_id,
+                int(received_at),
+                int(size),
+                binascii.a2b_base64(sealed, strict_mode=True),
+            )
+        except (ValueError, binascii.Error):
+            row = None
+        return Notice("message", inbox_id, message_id, node, row)
+    return None
 
 
 class Listening:

@@ -41,7 +41,14 @@ from tempmail.storage.base import (
     StoreStats,
 )
 from tempmail.storage.groupcommit import Delivery, GroupCommit, Notes
-from tempmail.storage.notices import CHANNEL, LINES_PER_NOTICE, Listening, Notice, payload
+from tempmail.storage.notices import (
+    CHANNEL,
+    Listening,
+    Notice,
+    message_payload,
+    notice_groups,
+    payload,
+)
 from tempmail.storage.sharedcache import SharedInboxCache
 
 log = logging.getLogger(__name__)
@@ -113,16 +120,16 @@ _MIGRATIONS: dict[int, list[str]] = {
 # that commit left it (READ COMMITTED re-reads a row it waited for), so counts are exact.
 # Message n of an inbox in the batch is stored if the inbox is live at its delivery's time and
 # holds fewer than its delivery's limit with the n - 1 before it. The stored messages' notices
-# go out at COMMIT, several lines to one notice (`notices.LINES_PER_NOTICE`, well under the
-# 8000-byte payload limit): one notice to every listening node per commit, not one per message.
+# go out at COMMIT, several lines to one notice (grouped by `notices.notice_groups`, under the
+# 8000-byte payload limit): a few notices to every listening node per commit, not one per message.
 # The statement answers the stored ids, then a NULL per notice sent (a SELECT the answer does not
 # read would not run).
 _GROUP_COMMIT = """
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::bytea[],
-                         $6::bytea[], $7::bigint[], $8::integer[], $9::text[])
+                         $6::bytea[], $7::bigint[], $8::integer[], $9::text[], $11::integer[])
         WITH ORDINALITY AS b (id, inbox_id, received_at, size, summary, content, at_ms,
-                              max_messages, notice, ord)
+                              max_messages, notice, notice_group, ord)
 ),
 locked AS MATERIALIZED (
     SELECT id, expires_at, message_count FROM inboxes
@@ -147,7 +154,7 @@ counted AS (
 notified AS (
     SELECT pg_notify($10, string_agg(b.notice, E'\\n' ORDER BY b.ord))
     FROM stored AS s JOIN batch AS b ON b.id = s.id
-    GROUP BY (b.ord - 1) / $11
+    GROUP BY b.notice_group
 )
 SELECT id FROM stored
 UNION ALL SELECT NULL FROM notified
@@ -441,6 +448,7 @@ class PostgresStore:
                 )
             if not rows:
                 return [[] for _ in batch]
+            lines = [message_payload(message, self.node) for message, _ in rows]
             stored = {
                 str(row[0])
                 for row in await db.fetch(
@@ -453,9 +461,9 @@ class PostgresStore:
                     [message.content for message, _ in rows],
                     [delivery.now for _, delivery in rows],
                     [delivery.max_messages for _, delivery in rows],
-                    [payload("message", m.inbox_id, m.id, self.node) for m, _ in rows],
+                    lines,
                     CHANNEL,
-                    LINES_PER_NOTICE,
+                    notice_groups(lines),
                 )
                 if row[0] is not None
             }

@@ -19,7 +19,14 @@ import pytest
 
 from tempmail.cluster import Follower
 from tempmail.events import EventHub
-from tempmail.storage.notices import Notice
+from tempmail.storage.base import MessageSummaryRow, NewMessage
+from tempmail.storage.notices import (
+    NOTICE_BYTES,
+    Notice,
+    message_payload,
+    notice_groups,
+    parse_notice,
+)
 from tests.helpers import RunningServer, create_inbox, make_message, send_mail, start_server
 from tests.test_lifecycle import _read_events
 
@@ -48,6 +55,15 @@ def _listen(server: RunningServer, inbox: dict[str, Any]) -> queue.Queue[tuple[s
     return events
 
 
+def _metric(server: RunningServer, name: str) -> float:
+    with server.client() as client:
+        text = client.get("/metrics").text
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not exported")
+
+
 def test_mail_through_one_node_streams_on_the_other(
     nodes: tuple[RunningServer, RunningServer],
 ) -> None:
@@ -62,6 +78,15 @@ def test_mail_through_one_node_streams_on_the_other(
     }  # fmt: skip
     send_mail(b, inbox["address"], make_message(inbox["address"], "Same node"))
     assert events.get(timeout=30)[1]["subject"] == "Same node"
+    # A summary too long for a change notice (2,000 characters of subject, 3 bytes each in
+    # UTF-8): node B reads the row from the database instead.
+    long_subject = " ".join("語" * 9 for _ in range(200))[:2000]
+    send_mail(a, inbox["address"], make_message(inbox["address"], long_subject))
+    kind, data = events.get(timeout=30)
+    assert (kind, data["subject"]) == ("message", long_subject)
+    # Each node timed the messages of the other's notices that carried their row.
+    assert _metric(b, "tempmail_cluster_arrival_delay_seconds_count") == 1
+    assert _metric(a, "tempmail_cluster_arrival_delay_seconds_count") == 1
     with a.client(inbox["token"]) as client:
         assert client.delete(f"/api/v1/inboxes/{inbox['inbox_id']}").status_code == 200
     assert events.get(timeout=30) == ("deleted", {})
@@ -191,9 +216,53 @@ def test_the_follower_hands_on_other_nodes_changes_and_asks_for_a_look_after_a_g
         assert first.empty()
         follower(Notice("message", "i1", "m1", "other"))
         assert first.get_nowait().data == {"id": "m1"}
+        row = MessageSummaryRow("m2", 1, 2, b"sealed")
+        follower(Notice("message", "i1", "m2", "other", row))
+        assert first.get_nowait().data == {"id": "m2", "row": row}
         follower(Notice("deleted", "i2", "", "other"))
         assert second.get_nowait().kind == "deleted"
         follower(None)
         assert first.get_nowait() == second.get_nowait()
         assert first.empty() and second.empty()
-    assert follower.notices == 2
+    assert follower.notices == 3
+
+
+def test_the_follower_times_each_message_from_its_receipt_on_the_other_node() -> None:
+    delays: list[float] = []
+    follower = Follower(EventHub(), "me", delays.append, clock=lambda: 1_000_250)
+    follower(Notice("message", "i1", "m1", "other", MessageSummaryRow("m1", 1_000_000, 1, b"")))
+    # Another node's clock a little ahead: 0, not a negative delay.
+    follower(Notice("message", "i1", "m2", "other", MessageSummaryRow("m2", 1_000_300, 1, b"")))
+    # Without its row (read from the database instead) or from this node: nothing to time.
+    follower(Notice("message", "i1", "m3", "other"))
+    follower(Notice("message", "i1", "m4", "me", MessageSummaryRow("m4", 1_000_000, 1, b"")))
+    assert delays == [0.25, 0.0]
+
+
+def test_a_message_notice_carries_its_row_and_a_damaged_one_is_read_instead() -> None:
+    message = NewMessage("m1", "i1", 1_700_000_000_000, 1234, bytes(range(256)) * 2, b"")
+    line = message_payload(message, "node1")
+    assert parse_notice(line) == Notice(
+        "message",
+        "i1",
+        "m1",
+        "node1",
+        MessageSummaryRow("m1", 1_700_000_000_000, 1234, message.summary),
+    )
+    # Damaged base64, or a number that is not one: still a message notice, without its row.
+    assert parse_notice(line[:-4] + "!!!!") == Notice("message", "i1", "m1", "node1")
+    assert parse_notice(line.replace(" 1234 ", " 12x4 ")) == Notice("message", "i1", "m1", "node1")
+    assert parse_notice("deleted i2 - node1") == Notice("deleted", "i2", "", "node1")
+    assert parse_notice("deleted i2 - node1 1 2 AAAA") is None
+    assert parse_notice("garbage") is None
+
+
+def test_notice_lines_are_grouped_under_the_payload_limit() -> None:
+    lines = ["a" * 3000, "b" * 3000, "c" * 3000, "d" * 10, "e" * 7898, "f"]
+    groups = notice_groups(lines)
+    assert groups == [0, 0, 1, 1, 2, 3]
+    for group in set(groups):
+        joined = "\n".join(
+            line for line, number in zip(lines, groups, strict=True) if number == group
+        )
+        assert len(joined.encode()) < NOTICE_BYTES

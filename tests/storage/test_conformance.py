@@ -313,6 +313,30 @@ def test_concurrent_deliveries_respect_the_limit(backend: Backend) -> None:
     asyncio.run(body())
 
 
+def test_a_delivery_whose_caller_is_cancelled_is_still_committed(backend: Backend) -> None:
+    """A sender that goes away mid-commit cancels only its own wait: the message it handed over
+    is stored with its group, and the deliveries queued with it and after it get their answer."""
+
+    async def test(store: Store) -> None:
+        inbox = make_inbox()
+        await store.create_inbox(inbox, NOW)
+        sent = [make_message(inbox, NOW + n) for n in range(6)]
+        waits = [asyncio.create_task(store.deliver([message], 50, NOW)) for message in sent[:3]]
+        await asyncio.sleep(0)  # every delivery queued, the first commit under way
+        waits[1].cancel()
+        assert await waits[0] == [inbox.id]
+        assert await waits[2] == [inbox.id]
+        with pytest.raises(asyncio.CancelledError):
+            await waits[1]
+        for message in sent[3:]:
+            assert await store.deliver([message], 50, NOW) == [inbox.id]
+        listed = await store.list_messages(inbox.id)
+        assert sorted(row.id for row in listed) == sorted(message.id for message in sent)
+        assert await store.message_count(inbox.id) == 6
+
+    run(backend, test)
+
+
 def test_reopening_keeps_everything(backend: Backend) -> None:
     inbox = make_inbox()
     message = make_message(inbox)

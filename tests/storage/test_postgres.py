@@ -4,12 +4,14 @@ failures while the database is away and recovery without a restart."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import asyncpg
 import pytest
 
 from tempmail.errors import StorageError
 from tempmail.storage import PostgresStore
+from tempmail.storage.base import Inbox, MessageSummaryRow, NewMessage
 from tempmail.storage.notices import CHANNEL, Notice
 from tempmail.storage.postgres import EXPIRY_LOCK, SCHEMA_VERSION, public_url
 from tests.servers import PostgresServer, free_port
@@ -194,9 +196,22 @@ def test_database_away_is_a_storage_error_then_recovers(postgres_server: Postgre
     asyncio.run(body())
 
 
-def test_a_commit_sends_one_notice_for_many_messages(postgres_url: str) -> None:
-    """150 messages committed together: 3 notices (64 lines each at most), every id in them,
-    and the other node's follower hears each message once."""
+def _message_with_summary(inbox: Inbox, summary_bytes: int) -> NewMessage:
+    message = make_message(inbox)
+    return NewMessage(
+        message.id,
+        inbox.id,
+        message.received_at,
+        message.size,
+        secrets.token_bytes(summary_bytes),
+        message.content,
+    )
+
+
+def test_a_commit_sends_its_messages_summary_rows_in_a_few_notices(postgres_url: str) -> None:
+    """150 messages committed together, summaries of every size up to and past the limit: a
+    few notices (not one per message), each under PostgreSQL's 8000 bytes; the other node's
+    follower hears each message once, with its row as stored when it fits in a notice."""
 
     async def body() -> None:
         sender = await PostgresStore.open(postgres_url)
@@ -209,19 +224,29 @@ def test_a_commit_sends_one_notice_for_many_messages(postgres_url: str) -> None:
         try:
             inbox = make_inbox()
             await sender.create_inbox(inbox, NOW)
-            messages = [make_message(inbox) for _ in range(150)]
+            # Base64 of 3072 bytes is exactly SUMMARY_CHARS; 3073 bytes is over it.
+            sizes = [40] * 130 + [600] * 10 + [3072] * 5 + [3073] * 5
+            messages = [_message_with_summary(inbox, size) for size in sizes]
             assert await sender.deliver(messages, 500, NOW) == [inbox.id] * 150
             for _ in range(100):
-                if len(heard) >= 150 and len(raw) >= 3:
+                if len(heard) >= 150 and sum(len(text.split("\n")) for text in raw) >= 150:
                     break
                 await asyncio.sleep(0.05)
-            assert len(raw) == 3
+            assert sum(len(text.split("\n")) for text in raw) == 150
             assert all(len(text.encode()) < 8000 for text in raw)
-            assert sorted(len(text.split("\n")) for text in raw) == [22, 64, 64]
+            # 130 short lines fit ~40 to a notice; a 4 KB line takes a notice of its own.
+            assert len(raw) < 25
             assert sorted(notice.message_id for notice in heard) == sorted(m.id for m in messages)
             assert {(notice.kind, notice.inbox_id, notice.node) for notice in heard} == {
                 ("message", inbox.id, sender.node)
             }
+            rows = {notice.message_id: notice.row for notice in heard}
+            for message in messages:
+                expected = MessageSummaryRow(
+                    message.id, message.received_at, message.size, message.summary, False
+                )
+                fits = len(message.summary) <= 3072
+                assert rows[message.id] == (expected if fits else None)
         finally:
             await listening.stop()
             await listener.close()
