@@ -37,6 +37,14 @@ _URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}+")
 # A shorter value with a digit: a one-use id or code ("/c/aB3dE9x2").
 _URL_VALUE = re.compile(r"[A-Za-z0-9_-]{8,}+")
 _URL_TICKET = re.compile(r"/[0-9]{12,}+(?:[/?#]|$)")
+# A query parameter that names a one-use value ("?code=5tLas4unci9K", "&mail_token=...",
+# "?oobCode=..."): 8 characters or more, with a digit or in mixed case, are enough when the
+# site says what they are. Read in the URL as written: case is what tells "WHgBVrJEKdcw"
+# from a word.
+_URL_NAMED = re.compile(
+    r"[?&;][A-Za-z_]{0,20}?(?:code|Code|token|Token|key|Key|hash|otp|nonce|ticket|secret|sig)"
+    r"=([A-Za-z0-9_-]{8,}+)"
+)
 _CAMPAIGN = re.compile(r"[?&]utm_[a-z]++=[^&#]*+")
 _LINK_WORDS = Vocabulary.build(
     [
@@ -198,7 +206,11 @@ def _sole_one_use(judged: dict[str, RawLink], values: tuple[str, ...]) -> str | 
         text = link.text.lower()
         if text.strip(" .:!>»→") in wording.SOCIAL_ANCHORS or "no" in _LINK_WORDS.kinds(text):
             continue
-        if _has_token(path) or any(_carries(path, value) for value in values):
+        if (
+            _has_token(path)
+            or _names_one_use(link.url)
+            or any(_carries(path, value) for value in values)
+        ):
             if _CONTEXT_WORDS.kinds(link.before().lower()[-_CLAUSE:]) & {"no", "remedy"}:
                 continue
             if found is not None:
@@ -209,8 +221,27 @@ def _sole_one_use(judged: dict[str, RawLink], values: tuple[str, ...]) -> str | 
 
 def _is_notice_mail(subject: str, firsts: Iterable[RawLink]) -> bool:
     """Whether the subject, or what a part (HTML, text) says before its first verification
-    link, tells of something already done; either part may say it first."""
-    return is_notice(subject) or any(is_notice(_opening(link)) for link in firsts)
+    link, tells of something already done; either part may say it first.
+
+    A subject alone is overruled by a body that says nothing of the kind before a one-use
+    link its own sentence asks to open: translation catalogs often render the subject
+    "Password reset" as "Password has been reset" ("密码已重置。", "Passwort wurde
+    zurückgesetzt") over "Click the link below to reset your password"."""
+    firsts = list(firsts)
+    if any(is_notice(_opening(link)) for link in firsts):
+        return True
+    return is_notice(subject) and not any(_asks_for(link) for link in firsts)
+
+
+def _asks_for(link: RawLink) -> bool:
+    """Whether a link carries a one-use value and its text, or the clause before or after
+    it, has a verify, confirm or reset word, with no remedy before it."""
+    path = _path(link.url)
+    if not (_has_token(path) or _names_one_use(link.url)):
+        return False
+    said = f"{link.text}\n{link.before()[-_CLAUSE:]}\n{link.after()[:80]}".lower()
+    kinds = _CONTEXT_WORDS.kinds(said)
+    return "yes" in kinds and not kinds & {"no", "remedy"}
 
 
 def _opening(link: RawLink) -> str:
@@ -241,7 +272,11 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     text_kinds = _LINK_WORDS.kinds(text) if text else frozenset()
     if "no" in url_kinds or "no" in text_kinds:
         return False
-    token = _has_token(path) or any(_carries(path, value) for value in values)
+    token = (
+        _has_token(path)
+        or _names_one_use(link.url)
+        or any(_carries(path, value) for value in values)
+    )
     # A URL that says nothing and carries no one-use value is a page anyone can open (a
     # lookup, a form, a home page): whatever its text says, nothing is verified by opening it.
     if not url_kinds and not token and not _has_value(path):
@@ -337,6 +372,19 @@ def _has_token(path: str) -> bool:
     for value in _URL_TOKEN.findall(path):
         letters_digits = value.replace("-", "").replace("_", "")
         if letters_digits and not letters_digits.isalpha() and not letters_digits.isdigit():
+            return True
+    return False
+
+
+def _names_one_use(url: str) -> bool:
+    """Whether a query parameter named for a code, token or key carries a value of 8
+    characters or more that is not a word: with a digit and a letter, or in mixed case."""
+    if "=" not in url:
+        return False
+    for value in _URL_NAMED.findall(url):
+        if value.isdigit():
+            continue
+        if not value.isalpha() or (not value.islower() and not value.isupper()):
             return True
     return False
 

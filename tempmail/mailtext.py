@@ -61,7 +61,12 @@ _IMAGE_TAGS = frozenset({"img", "/img"})
 # Latin and Cyrillic letters count (internationalised host names and paths); CJK does not, as
 # CJK text runs on right after a URL.
 # It opens with a character class, not `\b`, so that re skips ahead to the next "h" quickly.
-URL = re.compile(r"[hH](?<!\w[hH])(?i:ttps?://)[!#-;=?-\[\]-~\u00c0-\u024f\u0400-\u04ff]++")
+# A letter glued before it ends no URL, except the "n" of a backslash-n that a translation
+# catalog left escaped ("...пошти:\nhttps://..."): the URL starts after it.
+URL = re.compile(
+    r"[hH](?:(?<!\w[hH])|(?<=\\[nrt][hH]))(?i:ttps?://)"
+    r"[!#-;=?-\[\]-~\u00c0-\u024f\u0400-\u04ff]++"
+)
 _URL_TRAILER = ".,;:!?'\"*>]}"
 _GLUED_WORD = re.compile(r"[a-z0-9]\.([^\W\d_]{2,20}+)$")
 

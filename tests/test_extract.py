@@ -1241,3 +1241,79 @@ def test_a_confirm_subject_vouches_for_the_only_one_use_link() -> None:
 )
 def test_a_sentence_glued_to_a_url_is_not_part_of_it(written: str, url: str) -> None:
     assert [link.url for link in extract("", f"Open {written}\n", "").links] == [url]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # A parameter named for a code carries a 12-character value: one use, even in letters
+        # only when its case is mixed (PostfixAdmin's generate_password()).
+        (
+            "https://mail.example.org/users/password-change.php?username=a%40b.example&code=5tLas4unci9K",
+            True,
+        ),
+        (
+            "https://mail.example.org/users/password-change.php?username=a%40b.example&code=WHgBVrJEKdcw",
+            True,
+        ),
+        ("https://mail.example.org/users/password-change.php?mail_token=Ab3dE6gH9", True),
+        # A word, or a short value, under the same names is no one-use value.
+        ("https://mail.example.org/users/password-change.php?key=newsletter", False),
+        ("https://mail.example.org/users/password-change.php?code=SUMMERSALE", False),
+        ("https://mail.example.org/users/password-change.php?code=Ab3d", False),
+    ],
+)
+def test_a_named_one_use_value_makes_a_password_link_one_use(url: str, expected: bool) -> None:
+    text = f"Hello,\n\nUse the following link to change your email password :\n{url}\n\nRegards"
+    assert flags("Change your login password.", text) == {url: expected}
+
+
+def test_an_escaped_line_break_before_a_url_does_not_hide_it() -> None:
+    # A translation catalog left "\n" escaped; the URL after it is still the reset link.
+    url = "https://mail.example.org/users/password-change.php?username=h%40x.example&code=AjzG4XWb7mqc"
+    text = (
+        "Вітаємо!\\n\\nВикористовуйте наступне посилання для зміни Вашого пароля від "
+        f"електронної пошти:\\n{url}\\n\\nЗ повагою,\\n\\nPostmaster"
+    )
+    assert flags("Зміна Вашого пароля", text) == {url: True}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("您好 Noor,\n\n您的登入代碼為\n589996\n\n該郵件已自動寄送", ["589996"]),
+        ("您好,\n\n您的登录代码是\n482913\n", ["482913"]),
+        ("您好,\n\n您的發票號碼\n482913\n", []),
+        ("請參閱源代碼第\n482913\n行", []),
+    ],
+)
+def test_traditional_chinese_is_read_as_simplified_is(text: str, expected: list[str]) -> None:
+    assert codes_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"),
+    [
+        # A catalog rendered "Password reset" as "Password has been reset": the body asks.
+        ("密码已重置。", "请点击下面的链接来重置密码\n{url}\n", True),
+        (
+            "Passwort wurde zurückgesetzt",
+            "Hallo,\n\nHier klicken, um Ihr Passwort zurückzusetzen:\n{url}\n",
+            True,
+        ),
+        # The body says it too, or the link is a remedy: a notice.
+        ("Password was reset", "Your password was reset. To reset it again, open:\n{url}\n", False),
+        ("Password changed", "If this was not you, reset your password here:\n{url}\n", False),
+        # A subject in the imperative is no notice ("Schimbați parola", change the password).
+        (
+            "Schimbati parola de conectare",
+            "Use the following link to reset your password:\n{url}\n",
+            True,
+        ),
+    ],
+)
+def test_a_subject_alone_does_not_make_a_notice_of_a_body_that_asks(
+    subject: str, body: str, expected: bool
+) -> None:
+    url = "https://example.org/password/reset/confirm/Mw/jswwxz-68298759bf60bddf6ebbe1fcd9e230a0/"
+    assert flags(subject, body.format(url=url)) == {url: expected}
