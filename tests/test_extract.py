@@ -240,6 +240,8 @@ UNSEEN = Path(__file__).parent / "fixtures" / "unseen"
 # - dev before tuning: codes P 1.00 R 0.993, links P 0.888 R 0.983; after: 1.00 throughout.
 # - heldout: codes P 1.00 R 1.00 (136 codes), links P 0.858 R 0.832 (399 links); the
 #   extractor before this tuning scored codes 1.00/1.00, links P 0.847 R 0.845 there.
+# - heldout again after the h17-links tuning (on rendered/, unseen2/dev) and the fixes from
+#   unseen2/heldout, none of which looked at it: codes 1.00/1.00, links P 0.954 R 0.892.
 # The heldout floors are those figures less a small margin. Its misses are not printed, so
 # that it stays unseen for whoever tunes next: measure a new corpus instead.
 UNSEEN_FLOORS = {
@@ -252,8 +254,8 @@ UNSEEN_FLOORS = {
     "heldout": {
         "code precision": 0.98,
         "code recall": 0.98,
-        "link precision": 0.83,
-        "link recall": 0.80,
+        "link precision": 0.94,
+        "link recall": 0.87,
     },
 }
 
@@ -271,27 +273,37 @@ def test_unseen_corpus_precision_and_recall(half: str) -> None:
 
 
 UNSEEN2 = Path(__file__).parent / "fixtures" / "unseen2"
-# The third rendered corpus (fixtures/unseen2/README.md): only its dev half (privacyIDEA,
-# Synapse, Sympa, CKAN, next-auth; 474 mails) is measured here, as tuning material. Before
-# tuning on it (the extractor of h17-links up to 64cdb7b): codes P 1.00 R 1.00 (30 codes),
-# links P 0.989 R 0.790 (229 links); after: codes 1.00/1.00, links P 0.991 R 0.991. Its
-# heldout half is measured by whoever did not tune, once, and never here.
-UNSEEN2_DEV_FLOORS = {
-    "code precision": 0.97,
-    "code recall": 0.97,
-    "link precision": 0.97,
-    "link recall": 0.97,
+# The third rendered corpus (fixtures/unseen2/README.md), split by project before any
+# extractor ran on it:
+# - dev (privacyIDEA, Synapse, Sympa, CKAN, next-auth; 474 mails), tuned on. Before (the
+#   extractor of h17-links up to 64cdb7b): codes P 1.00 R 1.00 (30 codes), links P 0.989
+#   R 0.790 (229 links); after: codes 1.00/1.00, links 1.00/1.00.
+# - heldout (LemonLDAP::NG, PostfixAdmin, djoser, Flask-AppBuilder, Apostrophe, Parse
+#   Server; 365 mails), measured blind by the lead, not the tuner: before any tuning on
+#   unseen2 (c992600) codes P 1.00 R 0.875 (48 codes), links P 1.00 R 0.729 (192 links);
+#   after tuning on dev (c936424) codes P 1.00 R 0.875, links P 1.00 R 0.630. Its misses
+#   were then studied and fixed as classes (b18c21a): codes 1.00/1.00, links 1.00/1.00. So
+#   it is development material now; fixtures/unseen3/ is the corpus measured blind next.
+UNSEEN2_FLOORS = {
+    half: {
+        "code precision": 0.97,
+        "code recall": 0.97,
+        "link precision": 0.97,
+        "link recall": 0.97,
+    }
+    for half in ("dev", "heldout")
 }
 
 
-def test_unseen2_dev_precision_and_recall() -> None:
+@pytest.mark.parametrize("half", UNSEEN2_FLOORS)
+def test_unseen2_precision_and_recall(half: str) -> None:
     mails = {
         path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
-        for path in sorted((UNSEEN2 / "dev").glob("*.toml"))
+        for path in sorted((UNSEEN2 / half).glob("*.toml"))
     }
-    assert len(mails) >= 400
+    assert len(mails) >= 300
     figures, misses = measure(mails)
-    for label, floor in UNSEEN2_DEV_FLOORS.items():
+    for label, floor in UNSEEN2_FLOORS[half].items():
         assert figures[label] >= floor, (figures, misses)
 
 
