@@ -22,7 +22,7 @@ from tests.test_extract_unseen import Rendered, as_mime, lines
 UNSEEN3 = Path(__file__).parent / "fixtures" / "unseen3"
 HELDOUT = UNSEEN3 / "heldout"
 # Smallest shape the corpus must keep: it is what makes its figures worth reading.
-FLOORS = {"mails": 300, "projects": 5, "languages": 20, "codes": 60, "links": 150, "negatives": 100}
+FLOORS = {"mails": 400, "projects": 6, "languages": 20, "codes": 60, "links": 150, "negatives": 100}
 
 
 def stated_projects() -> dict[str, str]:
@@ -85,6 +85,7 @@ def test_counts(corpus: dict[str, Rendered]) -> None:
     mails = list(corpus.values())
     assert len(mails) >= FLOORS["mails"]
     assert len({project(mail) for mail in mails}) >= FLOORS["projects"]
+    assert len(mails) <= 500
     assert len({language(mail) for mail in mails}) >= FLOORS["languages"]
     assert sum(bool(mail.expected_codes) for mail in mails) >= FLOORS["codes"]
     assert sum(bool(mail.expected_verification_links) for mail in mails) >= FLOORS["links"]
@@ -106,7 +107,8 @@ def test_code_shapes(corpus: dict[str, Rendered]) -> None:
     codes = [code for mail in corpus.values() for code in mail.expected_codes]
     assert any(re.fullmatch(r"\d{6}", code) for code in codes)  # drfpasswordless
     assert any(re.fullmatch(r"[0-9a-f]{40}", code) for code in codes)  # Kallithea reset token
-    assert all(re.fullmatch(r"\d{6}|[0-9a-f]{40}", code) for code in codes)
+    assert any(re.fullmatch(r"[0-9a-f]{16}", code) for code in codes)  # Askbot e-mail key
+    assert all(re.fullmatch(r"\d{6}|[0-9a-f]{16}|[0-9a-f]{40}", code) for code in codes)
 
 
 def test_labels_occur_in_their_mail(corpus: dict[str, Rendered]) -> None:
