@@ -58,6 +58,13 @@ _TOKEN = re.compile(
     r"(?:(?<=\d)|(?=[A-Za-z-]{0,12}\d)|(?=[A-Z]{3,7}+(?:-[A-Z]{3,8}+)?+(?![A-Za-z0-9-])))"
     r"[A-Za-z0-9]*+(?:-[A-Za-z0-9]++)*+(?![./:,][0-9])"
 )
+# A long random value on a line of its own ("c95f2bfcbf507c8c...", "bb355119095dce4d"): the
+# key or token a mail asks to type or paste into a form when its link does not work.
+_KEY_LINE = re.compile(r"^[ \t]*+([A-Za-z0-9]{10,64}+)[ \t\r]*+$", re.MULTILINE)
+MAX_KEYS = 4
+# A key that is also a parameter value of one of the mail's links ("...&token=<key>") is
+# the same one-use value offered twice: a link, and a code to type.
+_CARRIED_KEY = 2.0
 _VOWELS = frozenset("AEIOUY")
 _AROUND = " \t\r\n[](){}<>\"'*_.:|-"
 _LEADING_LETTERS = re.compile(r"[A-Z]*+")
@@ -93,6 +100,10 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
         if len(lowered) != len(prepared):
             lowered = prepared
         candidates = list(islice(_candidates(prepared), MAX_CANDIDATES))
+        if index and "\n" in prepared:
+            keys = list(islice(_key_candidates(prepared, text, markup), MAX_KEYS))
+            if keys:
+                candidates = sorted([*candidates, *keys], key=lambda c: c.start)
         if not candidates:
             continue
         # Words are read once, over the stretch the candidates' surroundings cover.
@@ -171,6 +182,24 @@ def _candidates(text: str) -> Iterator[_Candidate]:
             run = []
         run.append(match)
     yield from _run_candidates(run)
+
+
+def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
+    """Long random values (letters and digits, 10 to 64) that fill a line, and that no
+    other shape takes; worth more when a link of the mail carries the same value."""
+    for match in _KEY_LINE.finditer(text):
+        key = match.group(1)
+        if key.isdigit() or key.isalpha() or _shape(key) is not None:
+            continue
+        carried = _carries(original, key) or _carries(markup, key)
+        yield _Candidate(key, match.start(1), match.end(1), _CARRIED_KEY if carried else 0.0)
+
+
+def _carries(text: str, key: str) -> bool:
+    """Whether `key` is a whole parameter value of a URL in `text` ("?token=<key>&...")."""
+    at = text.find("=" + key)
+    end = at + 1 + len(key)
+    return at >= 0 and (end == len(text) or not text[end].isalnum())
 
 
 def _run_candidates(run: list[re.Match[str]]) -> Iterator[_Candidate]:

@@ -100,14 +100,26 @@ _URL_WORDS = Vocabulary.build(
 # as a link's own text ("Forgot password?"), are the login form's help link, and remedies
 # ("if this wasn't you, reset your password here:").
 _CONTEXT_WORDS = Vocabulary.build(
-    [*wording.LINK_NOT_TERMS, *wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
+    [
+        *(term for term in wording.LINK_NOT_TERMS if term not in wording.LINK_INFO_TERMS),
+        *wording.LINK_UNDO_TERMS,
+        *wording.LINK_ORDER_TERMS,
+    ],
     [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
     wording.LINK_HINT_TERMS,
     others={
+        "info": wording.LINK_INFO_TERMS,
         "remedy": wording.LINK_REMEDY_TERMS,
         "lead": wording.LINK_LEAD_TERMS,
         "ignore": wording.LINK_IGNORE_TERMS,
     },
+)
+# What a subject asks for. Only undo and order words veto it: a subject names the site
+# ("Confirm reset of password for Support"), and "support" or "help" there is no link's text.
+_SUBJECT_WORDS = Vocabulary.build(
+    [*wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
+    [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
+    (),
 )
 # Only the verify / confirm / activate words, for links in notices.
 _CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
@@ -163,7 +175,11 @@ def collect_links(
             url = url.replace("&amp;", "&")
         if "%" in url:
             url = unquote(url)
-        shown.setdefault(url, occurrence.url)
+        first = shown.setdefault(url, occurrence.url)
+        if first is not occurrence.url and "%" in _host(first) and "%" not in _host(occurrence.url):
+            # A host percent-encoded by a mailer ("librer%C3%ADa-luna.example") is shown as
+            # the other part writes it; a path's escapes are part of its meaning.
+            shown[url] = occurrence.url
         if not texts.get(url):
             texts[url] = occurrence.text
         if url not in passed and judged < MAX_JUDGED:
@@ -190,7 +206,7 @@ def _subject_asks(subject: str) -> bool:
     E-Mail-Adresse") and names no order, cancellation or notice."""
     if not subject:
         return False
-    kinds = _LINK_WORDS.kinds(subject.lower())
+    kinds = _SUBJECT_WORDS.kinds(subject.lower())
     return "yes" in kinds and "no" not in kinds and not is_notice(subject)
 
 
@@ -298,7 +314,12 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     clause = link.before().lower()
     after = link.after().lower()[:80] if reads_context else ""
     found = _CONTEXT_WORDS.find(f"{clause} \n {after}")
-    words = [(kind, start - len(clause)) for kind, start, _ in found]
+    # An information page's name is no veto of a link with a one-use value (see wording).
+    words = [
+        ("no" if kind == "info" else kind, start - len(clause))
+        for kind, start, _ in found
+        if kind != "info" or not token
+    ]
     # "If this wasn't you, reset your password:" is a remedy; "if you did not ask, ignore
     # this" tells the reader to do nothing, and the link after it is the one asked for.
     said_before = {kind for kind, at in words if at < 0}
@@ -342,6 +363,12 @@ def _url_kinds(path: str) -> frozenset[str]:
     if own - {"no"}:
         asked.discard("no")
     return frozenset(own | asked)
+
+
+def _host(url: str) -> str:
+    """The URL's host (with any user and port), as written."""
+    rest = url[url.find("//") + 2 :]
+    return rest[: min(index for index in (rest.find("/"), rest.find("?"), len(rest)) if index >= 0)]
 
 
 def _path(url: str) -> str:

@@ -44,6 +44,8 @@ CODE_WORDS = ("otp", "pin", "tan", "2fa", "mfa", "mã")
 CODE_HINT_WORDS = (
     # AOSP's notification OTP detector counts these English context words too.
     "secret", "access", "validate", "validation",
+    # The key a mail asks to paste when its link fails ("copy/paste this key into the form").
+    "key", "paste",
     "enter", "type in", "eingeben", "gib", "geben sie", "entrez", "saisissez", "saisir",
     "introduce", "introduzca", "ingresa", "ingrese", "digite", "insira", "introduza",
     "inserisci", "inserire", "immetti", "voer", "vul", "wpisz", "wprowadź", "введите",
@@ -262,6 +264,15 @@ LINK_NOT_TERMS = (
 )  # fmt: skip
 # A notification's actions as a link's own text: view or answer what someone wrote. (Not in
 # the clauses around a link: "copy it into your browser to view it" leads to many a link.)
+# Of those, the names of information pages: in the sentence around a link with a one-use
+# value they are more often a site's name ("...with Support, please visit the following
+# URL:") than the link's purpose, as help and policy pages carry no one-use value.
+LINK_INFO_TERMS = frozenset({
+    "privacy", "terms", "legal", "help", "support", "faq", "impressum", "datenschutz",
+    "hilfe", "confidentialité", "aide", "privacidad", "ayuda", "privacidade", "ajuda", "隐私",
+    "帮助", "隱私", "幫助", "プライバシー", "ヘルプ", "개인정보", "도움말", "конфиденциальн",
+    "помощь",
+})  # fmt: skip
 LINK_ACTION_TERMS = (
     "view ", "reply", "ansehen", "anzeigen", "antworten", "voir ", "répondre", "ver ",
     "responder", "visualizza", "rispondi", "bekijk", "beantwoord", "zobacz", "odpowiedz",
@@ -437,7 +448,7 @@ NOTICE_TERMS = (
     "no nosso sistema", "in ons systeem", "w naszym systemie", "sistemimizde",
     "в нашій системі", "i vårt system", "i vores system", "is verander", "al nostre sistema",
     "a rendszerünkben", "gewijzigd", "geändert", "changé", "modifié", "cambiad", "alterad",
-    "modificat", "zmienion", "değiştiril", "ändrats", "ændret", "endret", "vaihdettu",
+    "modificat ", "modificat.", "modificat,", "modificată", "zmienion", "değiştiril", "ändrats", "ændret", "endret", "vaihdettu",
     "změněn", "megváltozott", "schimbat ", "schimbat.", "schimbat,", "schimbată", "змінен", "изменил", "promijenjen", "promjenjen",
     "promenjen", "muudeti", "muutunud", "muudetud", "تغییر یافت", "تغییر داده",
     "has been updated", "was updated", "has been reset", "was reset", "successfully changed",

@@ -307,6 +307,34 @@ def test_unseen2_precision_and_recall(half: str) -> None:
         assert figures[label] >= floor, (figures, misses)
 
 
+UNSEEN3 = Path(__file__).parent / "fixtures" / "unseen3" / "heldout"
+# The fourth rendered corpus (fixtures/unseen3/README.md: Kallithea, Askbot, Tryton web_user,
+# Roundup, drfpasswordless, Strapi; 447 mails, all held out), built by a helper who never ran
+# the extractor on it, measured blind by the lead at 204f2cd: codes P 1.00 R 0.30 (100
+# codes: every 6-digit code found, none of the 70 hex keys that Kallithea and Askbot ask to
+# paste when the link fails), links P 0.986 R 0.938 (225 links). Its misses were then
+# studied and fixed as classes (keys on their own line, a site named "Support", a French
+# "modification" read as "modified", a percent-encoded host): 1.00 throughout. Development
+# material from then on; fixtures/unseen4/ and unseen5/ were measured blind after it.
+UNSEEN3_FLOORS = {
+    "code precision": 0.97,
+    "code recall": 0.97,
+    "link precision": 0.97,
+    "link recall": 0.97,
+}
+
+
+def test_unseen3_precision_and_recall() -> None:
+    mails = {
+        path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
+        for path in sorted(UNSEEN3.glob("*.toml"))
+    }
+    assert len(mails) >= 400
+    figures, misses = measure(mails)
+    for label, floor in UNSEEN3_FLOORS.items():
+        assert figures[label] >= floor, (figures, misses)
+
+
 def codes_in(text: str, subject: str = "", html: str = "") -> list[str]:
     return extract(subject, text, html).codes
 
@@ -1329,3 +1357,78 @@ def test_a_subject_alone_does_not_make_a_notice_of_a_body_that_asks(
 ) -> None:
     url = "https://example.org/password/reset/confirm/Mw/jswwxz-68298759bf60bddf6ebbe1fcd9e230a0/"
     assert flags(subject, body.format(url=url)) == {url: expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The token a reset mail asks to type when its link fails, carried by the link too.
+        (
+            "To set a new password, click the following link:\n"
+            "https://hg.example.org/_admin/password_reset_confirmation?email=a%40b.example"
+            "&token=c95f2bfcbf507c8c5f9f08b4aecc4085c6f2bd84\n"
+            "Should you not be able to use the link above, please type the following code "
+            "into the password reset form:\nc95f2bfcbf507c8c5f9f08b4aecc4085c6f2bd84\n",
+            ["c95f2bfcbf507c8c5f9f08b4aecc4085c6f2bd84"],
+        ),
+        (
+            "To activate your account, please follow the link below:\n"
+            "https://qa.example.org/account/verify-email/?validation_code=bb355119095dce4d\n"
+            "If you are unable to follow the link, copy/paste this key into the form:\n"
+            "bb355119095dce4d\n",
+            ["bb355119095dce4d"],
+        ),
+        # A commit hash on its own line, and a key no sentence asks for, are none.
+        (
+            "New comment on changeset\n3fa8c9d1e2f34b5a6c7d8e9f0a1b2c3d4e5f6a7b\nby Ana\n",
+            [],
+        ),
+        ("Your upload finished.\n\n9f86d081884c7d659a2feaa0c55ad015\n", []),
+    ],
+)
+def test_a_key_to_paste_on_its_own_line_is_a_code(text: str, expected: list[str]) -> None:
+    assert codes_in(text) == expected
+
+
+def test_a_site_named_support_asks_no_less() -> None:
+    # A tracker named "Support": its name in the subject and in the sentence before a
+    # one-use link vetoes nothing; a "Contact support" link with no one-use value stays out.
+    url = (
+        "https://bugs.example.org/?@action=confrego&otk=saeQlQQwtMI6tMVjEAV_vPxj-n0QLUbVtbagrMhWN5E"
+    )
+    text = (
+        'To complete your registration of the user "min" with\nSupport, please visit the '
+        f"following URL:\n\n{url}\n\nQuestions? Contact support: https://bugs.example.org/help\n"
+    )
+    assert flags("Complete your registration to Support", text) == {
+        url: True,
+        "https://bugs.example.org/help": False,
+    }
+    reset = "https://bugs.example.org/user?@template=forgotten&@action=passrst&otk=A3pg4w2AG_cB9lzdmV1uz2VhJwDbMjNnSp1JNQsLVk4"
+    text = (
+        "Someone, perhaps you, has requested that the password be changed for your\n"
+        'username, "hanna". If you wish to proceed with the change, please follow\n'
+        f"the link below:\n\n  {reset}\n"
+    )
+    assert flags("Confirm reset of password for Support", text) == {reset: True}
+
+
+def test_a_french_modification_not_yet_made_is_no_notice() -> None:
+    url = "https://auth.example.org/reset-password?email=k%40b.example&token=ac2e31bdf5ea633a2837b1d5c6011284"
+    html = (
+        "<p>Nous avons reçu une demande de réinitialisation du mot de passe. Aucune "
+        "modification n'a encore été apportée à votre compte.</p><p>Vous pouvez réinitialiser "
+        f'votre mot de passe en cliquant sur le lien ci-dessous :</p><p><a href="{url}">'
+        "Réinitialiser le mot de passe</a></p>"
+    )
+    assert flags("Réinitialiser le mot de passe", "", html) == {url: True}
+
+
+def test_a_percent_encoded_host_is_shown_as_the_other_part_writes_it() -> None:
+    encoded = "https://qa.librer%C3%ADa-luna.example/account/verify-email/?validation_code=990114d90ce8b511"
+    plain = (
+        "https://qa.librería-luna.example/account/verify-email/?validation_code=990114d90ce8b511"
+    )
+    html = f'<p>To activate your account, please follow the link below:</p><a href="{encoded}">{encoded}</a>'
+    text = f"To activate your account, please follow the link below:\n{plain}\n"
+    assert flags("Activate your account", text, html) == {plain: True}
