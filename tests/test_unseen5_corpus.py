@@ -22,7 +22,7 @@ from tests.test_extract_unseen import Rendered, as_mime, lines
 UNSEEN5 = Path(__file__).parent / "fixtures" / "unseen5"
 HELDOUT = UNSEEN5 / "heldout"
 # Smallest shape the corpus must keep: it is what makes its figures worth reading.
-FLOORS = {"mails": 300, "projects": 6, "languages": 40, "links": 180, "negatives": 100}
+FLOORS = {"mails": 380, "projects": 7, "languages": 40, "codes": 40, "links": 180, "negatives": 120}
 
 
 def stated_projects() -> dict[str, str]:
@@ -105,13 +105,15 @@ def test_counts(corpus: dict[str, Rendered]) -> None:
     assert len({project(mail) for mail in mails}) >= FLOORS["projects"]
     assert len(mails) <= 500
     assert len({language(mail) for mail in mails}) >= FLOORS["languages"]
-    # None of these projects mails a code to type: every label is a link (see README).
-    assert not any(mail.expected_codes for mail in mails)
+    assert sum(bool(mail.expected_codes) for mail in mails) >= FLOORS["codes"]
     assert sum(bool(mail.expected_verification_links) for mail in mails) >= FLOORS["links"]
     negatives = [mail for mail in mails if negative(mail)]
     assert len(negatives) >= FLOORS["negatives"]
     assert 0.3 <= len(negatives) / len(mails) <= 0.5
-    # Links and negatives each come from more than one project.
+    # Links and negatives each come from more than one project; codes only from Logto's
+    # connectors (no other project here mails a code to type), never together with a link.
+    assert {project(m) for m in mails if m.expected_codes} == {"logto-connectors"}
+    assert not any(m.expected_codes and m.expected_verification_links for m in mails)
     assert len({project(m) for m in mails if m.expected_verification_links}) >= 5
     assert len({project(m) for m in negatives}) >= 4
     # HTML-only and text-only mails, and mails in non-Latin scripts.
@@ -129,6 +131,11 @@ def test_counts(corpus: dict[str, Rendered]) -> None:
     )
     for script in scripts:
         assert any(re.search(script, m.text + m.html) for m in mails), script
+
+
+def test_code_shapes(corpus: dict[str, Rendered]) -> None:
+    codes = [code for mail in corpus.values() for code in mail.expected_codes]
+    assert all(re.fullmatch(r"\d{6}", code) for code in codes)  # Logto's passcode
 
 
 def test_link_shapes(corpus: dict[str, Rendered]) -> None:
