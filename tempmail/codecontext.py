@@ -90,6 +90,7 @@ class Words:
             for match in _SENTENCE_END.finditer(lowered, first, last):
                 self.sentence_starts.append(match.start())
                 self.sentence_ends.append(match.end())
+        _join_compounds(lowered, self.found)
         self.starts = [start for _, start, _ in self.found]
 
     def before(self, start: int, reach: int) -> list[tuple[str, int, int]]:
@@ -108,6 +109,22 @@ class Words:
         """No sentence ends between `position` and `end`."""
         index = bisect_left(self.sentence_starts, position)
         return index == len(self.sentence_starts) or self.sentence_ends[index] > end
+
+
+# A not-a-code word joined to a code word, before it ("order code", "Bestellcode") or after
+# it by a short link word ("code de commande", "codice ordine", "код заказа"), names another
+# kind of code: the pair counts as the not-a-code word.
+_JOINERS = frozenset({"", " ", "-", " de ", " di ", " del ", " da ", " do ", " du ", " of "})
+
+
+def _join_compounds(lowered: str, found: list[tuple[str, int, int]]) -> None:
+    for index in range(1, len(found)):
+        (first, start, end), (second, next_start, next_end) = found[index - 1], found[index]
+        joiner = lowered[end:next_start]
+        # "codeorder" is no compound; "bestellcode" is.
+        if {first, second} == {"no", "yes"} and joiner in _JOINERS and (first == "no" or joiner):
+            found[index - 1] = ("no", start, end)
+            found[index] = ("no", next_start, next_end)
 
 
 def context_score(words: Words, lowered: str, start: int, end: int) -> float:
@@ -147,6 +164,8 @@ def _after_context(words: Words, lowered: str, end: int) -> tuple[float, float]:
     or a promotion just after ("2200 Mission Street", "SPRING30 at checkout")."""
     bonus = 0.0
     for kind, word_start, _ in words.after(end, 60):
+        if not words.same_sentence(end, word_start):
+            break  # "L10N.\n\nKlik på bekræftelsesknappen": another sentence's word
         if kind == "no":
             break
         if kind == "yes":

@@ -161,6 +161,8 @@ def collect_links(
     texts: dict[str, str] = {}
     shown: dict[str, str] = {}
     passed: dict[str, RawLink] = {}
+    # Later occurrences of passed URLs: a notice keeps a URL if any of them confirms.
+    again: dict[str, list[RawLink]] = {}
     # Per part (HTML, text): the first occurrence of a verification link.
     firsts: dict[int, RawLink] = {}
     judged = 0
@@ -189,13 +191,19 @@ def collect_links(
                 passed[url] = occurrence
         if url in passed:
             firsts.setdefault(id(occurrence.source), occurrence)
+            if passed[url] is not occurrence:
+                again.setdefault(url, []).append(occurrence)
     if not passed and not codes and _subject_asks(subject):
         sole = _sole_one_use(judged_links, values)
         if sole is not None:
             passed[sole] = judged_links[sole]
             firsts[id(judged_links[sole].source)] = judged_links[sole]
     if passed and _is_notice_mail(subject, firsts.values()):
-        passed = {url: link for url, link in passed.items() if _confirms(link)}
+        passed = {
+            url: link
+            for url, link in passed.items()
+            if any(map(_confirms, [link, *again.get(url, ())]))
+        }
     links = [Link(url=shown[url], text=texts[url], verification=url in passed) for url in texts]
     links.sort(key=lambda link: not link.verification)
     return links[:MAX_LINKS]

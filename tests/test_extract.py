@@ -335,6 +335,39 @@ def test_unseen3_precision_and_recall() -> None:
         assert figures[label] >= floor, (figures, misses)
 
 
+# The fifth and sixth rendered corpora, all held out, built by two helpers at once who never
+# ran the extractor on them, measured blind by the lead at a1efc0a (the extractor of
+# c7826bf, after the unseen3 fixes):
+# - unseen4 (Plone, Weblate, Flask-User, django-mfa2, django-user-accounts,
+#   django-magiclink; 423 mails): codes P 0.938 R 1.00 (30 codes), links P 1.00 R 0.959
+#   (245 links);
+# - unseen5 (Payload, Kiwi TCMS, Spirit, django-helpdesk, Logto, django-newsletter, Vendure;
+#   395 mails): codes P 0.815 R 1.00 (44 codes), links P 1.00 R 0.991 (218 links).
+# Their misses were then studied and fixed as classes (a code word read only in its own
+# sentence after a code, "order code" and its compounds, a notice's confirm button, Serbian,
+# Croatian, Hungarian and Kyrgyz wording): codes 1.00/1.00 on both, links R 0.996 / 0.995.
+# Left: a Plone admin reset ("Ihr altes Passwort wurde deaktiviert" reads as a notice) and a
+# Kiwi catalog of Crowdin placeholders glued to the URL ("crwdnd1004:0https://...").
+LATER_FLOORS = {
+    "code precision": 0.97,
+    "code recall": 0.97,
+    "link precision": 0.97,
+    "link recall": 0.97,
+}
+
+
+@pytest.mark.parametrize("corpus", ["unseen4", "unseen5"])
+def test_later_corpora_precision_and_recall(corpus: str) -> None:
+    mails = {
+        path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
+        for path in sorted((Path(__file__).parent / "fixtures" / corpus / "heldout").glob("*.toml"))
+    }
+    assert len(mails) >= 350
+    figures, misses = measure(mails)
+    for label, floor in LATER_FLOORS.items():
+        assert figures[label] >= floor, (figures, misses)
+
+
 def codes_in(text: str, subject: str = "", html: str = "") -> list[str]:
     return extract(subject, text, html).codes
 
@@ -1432,3 +1465,76 @@ def test_a_percent_encoded_host_is_shown_as_the_other_part_writes_it() -> None:
     html = f'<p>To activate your account, please follow the link below:</p><a href="{encoded}">{encoded}</a>'
     text = f"To activate your account, please follow the link below:\n{plain}\n"
     assert flags("Activate your account", text, html) == {plain: True}
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        # A site's name is no code because the next sentence speaks of confirming.
+        (
+            "[L10N Hub] Din tilmelding på L10N Hub",
+            "Dette er en besked om din tilmelding på L10N Hub.\n\nKlik venligst på "
+            "bekræftelsesknappen nedenfor.",
+            [],
+        ),
+        # A not-a-code word joined to "code" names another kind of code.
+        ("Order confirmation", "Thank you for your order!\nOrder Code\n3R94MP88N6J1Q4Q9\n", []),
+        ("Ihre Bestellung", "Ihr Bestellcode:\nK7Q2M9\n", []),
+        ("Votre commande", "Votre code de commande :\nK7Q2M9\n", []),
+        # The same words apart are still a code with its own word.
+        ("Your order", "Your order has shipped.\n\nYour sign-in code:\nK7Q2M9\n", ["K7Q2M9"]),
+    ],
+)
+def test_code_words_read_in_their_own_phrase(subject: str, text: str, expected: list[str]) -> None:
+    assert codes_in(text, subject) == expected
+
+
+def test_a_notice_keeps_a_link_whose_button_confirms() -> None:
+    # The URL is written out first (no confirm word near it), then as a "Confirm" button.
+    url = "https://translate.example.org/accounts/complete/email/?verification_code=fdef797685404e59a586b7da39ac8b49"
+    html = (
+        "<h1>Le mot de passe a été réinitialisé pour Translate</h1><p>Au cas où le lien ne serait "
+        f"pas cliquable, copiez-le dans la barre d'adresse :</p><p>{url}</p>"
+        f'<p><a href="{url}">Confirmez la réinitialisation du mot de passe</a></p>'
+    )
+    assert flags("Le mot de passe a été réinitialisé", "", html) == {url: True}
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        # Serbian "bude promenjena" asks for a change; "je promenjena" tells of one.
+        (
+            "Zahtev za promenu lozinke",
+            "Neko je tražio da lozinka za Vaš nalog bude promenjena. Ukoliko to niste bili Vi, "
+            "možete slobodno da zanemarite ovo obaveštenje. Ako želite da nastavite i promenite "
+            "lozinku, molimo da posetite adresu: {url}\n",
+            True,
+        ),
+        (
+            "Vaša zaporka je promijenjena",
+            "Primili ste ovaj e-mail jer je Vaša zaporka promjenjena.\n\nUkoliko je niste Vi "
+            "promijenili, molimo Vas da odmah resetirate vašu zaporku:\n{url}\n",
+            False,
+        ),
+        # Hungarian: "if it was not you, you have nothing further to do" is no remedy.
+        (
+            "Jelszó-újragenerálás kezdeményezése",
+            "Valaki jelszó újragenerálását kérte. Ha nem Ön kérelmezte ezt, akkor Önnek nincs "
+            "további teendője, ha azonban valóban szeretne új jelszót kapni, kérjük, látogassa "
+            "meg az következő címet: {url}\n",
+            True,
+        ),
+        # Kyrgyz "confirm".
+        (
+            "Эмейлди которуу",
+            "Төмөнкү шилтеме аркылуу өтүп, эмейлиңиздин которулушун ырастаңыз:\n\n{url}\n",
+            True,
+        ),
+    ],
+)
+def test_requests_notices_and_remedies_in_more_languages(
+    subject: str, text: str, expected: bool
+) -> None:
+    url = "https://example.org/passwordreset/794ddbf7bba74fa88e0ebeebfc3e8868"
+    assert flags(subject, text.format(url=url)) == {url: expected}
