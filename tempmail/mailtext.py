@@ -2,7 +2,7 @@
 
 A link occurrence (`RawLink`) is an anchor in the HTML or a URL written out in text, with the
 words just before it when its own text says nothing ("click here", the URL itself);
-`links.py` judges them. HTML is read by a small linear tag scanner, not `html.parser` or nh3:
+`extract/links.py` judges them. HTML is read by a small linear tag scanner, not `html.parser` or nh3:
 on 200 KB of crafted markup the first takes minutes (`"<a " * n`) and the second seconds
 (deeply nested elements).
 """
@@ -14,8 +14,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
-
-from tempmail.wording import GENERIC_ANCHORS
 
 MAX_LINK_TEXT = 200
 # How far before and after a link its clauses are looked for.
@@ -57,7 +55,7 @@ _STAND_IN = {
 }
 _ANCHOR_TAGS = frozenset({"a", "/a"})
 _IMAGE_TAGS = frozenset({"img", "/img"})
-# A URL written out in text; `codes.py` masks the same matches before looking for codes.
+# A URL written out in text; `extract/codes.py` masks the same matches before looking for codes.
 # Latin and Cyrillic letters count (internationalised host names and paths); CJK does not, as
 # CJK text runs on right after a URL.
 # It opens with a character class, not `\b`, so that re skips ahead to the next "h" quickly.
@@ -273,9 +271,3 @@ def _is_web_url(url: str) -> bool:
         and url.isprintable()
         and " " not in url
     )
-
-
-def is_generic(anchor_text: str) -> bool:
-    """Anchor text that says nothing of its own ("click here", the URL itself, nothing)."""
-    text = anchor_text.lower().strip(" .:!>»→")
-    return text in GENERIC_ANCHORS or URL.match(text) is not None

@@ -7,7 +7,7 @@ finds "подтверждения" and "подтвердите", "potwierd" "pot
 "codi" "codice" and "codi", "kod" "kodu", "kodun" and "kode".
 
 Pure data: `codecontext.py` and `links.py` compile the tables into `Vocabulary` matchers, and
-`mailtext.py` reads `GENERIC_ANCHORS`.
+`links.py` reads `GENERIC_ANCHORS`.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from urllib.parse import unquote
 
 import msgspec
 
-from tempmail import wording
-from tempmail.mailtext import BLOCK_MARK, RawLink, is_generic
-from tempmail.vocabulary import Vocabulary
+from tempmail.extract import wording
+from tempmail.extract.vocabulary import Vocabulary
+from tempmail.mailtext import BLOCK_MARK, URL, RawLink
 
 MAX_LINKS = 50
 MAX_RAW_LINKS = 500
@@ -431,3 +431,9 @@ def _has_value(path: str) -> bool:
         if letters_digits and not letters_digits.isalpha():
             return True
     return False
+
+
+def is_generic(anchor_text: str) -> bool:
+    """Anchor text that says nothing of its own ("click here", the URL itself, nothing)."""
+    text = anchor_text.lower().strip(" .:!>»→")
+    return text in wording.GENERIC_ANCHORS or URL.match(text) is not None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-from tempmail import wording
-from tempmail.vocabulary import Vocabulary
+from tempmail.extract import wording
+from tempmail.extract.vocabulary import Vocabulary
 
 # The patterns hold Cyrillic and a multiplication sign on purpose; ruff would flag them as
 # look-alikes.

@@ -28,8 +28,8 @@ from itertools import chain
 
 import msgspec
 
-from tempmail.codes import MAX_CODES, find_codes
-from tempmail.links import MAX_LINKS, Link, collect_links
+from tempmail.extract.codes import MAX_CODES, find_codes
+from tempmail.extract.links import MAX_LINKS, Link, collect_links
 from tempmail.mailtext import MAX_LINK_TEXT, bare_links, read_html
 
 # The limits callers see in results are part of the interface, wherever they are enforced.

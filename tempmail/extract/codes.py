@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
-from tempmail.codecontext import (
+from tempmail.extract.codecontext import (
     NAMED,
     Words,
     alone_on_line,

@@ -1,0 +1,228 @@
+"""The corpora held out whole (fixtures/unseen3/ and later): their shape and their labels.
+
+Each was built by a helper who never ran the extractor on it, with its SOURCES and licenses
+committed before any mail was rendered, and measured once, blind, by the lead with
+`tests/test_extract.py`'s `measure` (each corpus's README says how it was made). Nothing here
+runs the extractor: these tests keep the corpora what their figures claim they are.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import tomllib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.test_extract_unseen import Rendered, as_mime, lines
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# Corpora rendered before, whose projects a later corpus may not use.
+FIRST_CORPORA = ("rendered", "unseen", "unseen2")
+RESERVED = ("allauth", "keycloak", "mastodon", "kratos", "gotrue", "postmark")
+SCRIPTS = {
+    "Cyrillic": r"[\u0400-\u04ff]",
+    "kana": r"[\u3040-\u30ff]",
+    "Han": r"[\u4e00-\u9fff]",
+    "Arabic": r"[\u0600-\u06ff]",
+    "Hebrew": r"[\u0590-\u05ff]",
+    "Devanagari": r"[\u0900-\u097f]",
+    "Thai": r"[\u0e00-\u0e7f]",
+    "Hangul": r"[\uac00-\ud7af]",
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The smallest shape a corpus must keep: it is what makes its figures worth reading."""
+
+    mails: int
+    projects: int
+    languages: int
+    codes: int
+    links: int
+    negatives: int
+    # How many projects the codes, links and negatives come from, at least.
+    code_projects: int
+    link_projects: int
+    negative_projects: int
+    scripts: tuple[str, ...]
+    # Every expected code matches this; each project's links match its pattern.
+    code_shape: str
+    link_shapes: dict[str, str] = field(default_factory=dict)
+    # Codes of these shapes must each occur.
+    code_kinds: tuple[str, ...] = ()
+
+
+SPECS = {
+    "unseen3": Spec(
+        mails=400, projects=6, languages=20, codes=60, links=150, negatives=100,
+        code_projects=2, link_projects=3, negative_projects=2,
+        scripts=("Cyrillic", "kana", "Han", "Arabic"),
+        # drfpasswordless codes, Askbot's e-mail key, Kallithea's reset token.
+        code_shape=r"\d{6}|[0-9a-f]{16}|[0-9a-f]{40}",
+        code_kinds=(r"\d{6}", r"[0-9a-f]{16}", r"[0-9a-f]{40}"),
+    ),
+    "unseen4": Spec(
+        mails=400, projects=6, languages=20, codes=25, links=200, negatives=120,
+        code_projects=1, link_projects=3, negative_projects=2,
+        scripts=("Cyrillic", "kana", "Han", "Arabic"),
+        # django-mfa2: str(randint(0, 1000000)).zfill(6)
+        code_shape=r"\d{6,7}",
+        link_shapes={
+            "plone": r"https://\S+/passwordreset/[0-9a-f]{32}(\?userid=[\w.]+)?",
+            "flask-user": r"https://\S+/user/(confirm-email|reset-password)/gAAAAA[\w-]+",
+            "django-user-accounts": r"https://\S+/(confirm_email/[0-9a-f]{64}|password/reset/"
+            r"[0-9a-z]+/[0-9a-z]+-[0-9a-f]{32})/",
+            "weblate": r"https://\S+/accounts/complete/email/\?verification_code=[0-9a-f]{32}"
+            r"&partial_token=[0-9a-f]{32}",
+            "django-magiclink": r"https://\S+/login/verify/\?token=[A-Za-z0-9]{50}&email=\S+",
+        },
+    ),
+    "unseen5": Spec(
+        mails=380, projects=7, languages=40, codes=40, links=180, negatives=120,
+        # Codes only from Logto's connectors: no other project here mails a code to type.
+        code_projects=1, link_projects=5, negative_projects=4,
+        scripts=tuple(SCRIPTS),
+        code_shape=r"\d{6}",
+        link_shapes={
+            "django-spirit": r"https://\S+/user/(activation/\d+/[\w.-]+|email-change/[\w.-]+|"
+            r"reset/[\w-]+/[0-9a-z]+-[0-9a-f]{32})/",
+            "django-newsletter": r"https://\S+/newsletter/[\w-]+/subscription/[^/]+@[^/]+/"
+            r"(subscribe|update)/activate/[A-Za-z0-9]{40}/",
+            "kiwitcms": r"https://\S+/accounts/confirm/[0-9a-f]{64}/",
+            "vendure-email-plugin": r"https://\S+/(verify|password-reset|"
+            r"verify-email-address-change)\?token=[A-Za-z0-9+/]{32}_[1-9A-HJ-NP-Z]{16}",
+            "payload": r"https://\S+/admin/(reset|[a-z]+/verify)/[0-9a-f]{40}",
+        },
+    ),
+}  # fmt: skip
+
+
+def stated_projects(root: Path) -> dict[str, str]:
+    """Project -> half, as SOURCES states it (committed before any mail was rendered)."""
+    halves: dict[str, str] = {}
+    for line in (root / "SOURCES").read_text("utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        cells = [cell.strip() for cell in line.split("|")]
+        assert len(cells) == 6, line
+        license_file = re.search(r"\(([\w.+-]+)", cells[4])
+        assert license_file and (root / "licenses" / license_file[1]).exists(), line
+        halves[cells[0]] = cells[-1]
+    return halves
+
+
+def project(mail: Rendered) -> str:
+    return mail.source.split(":")[0]
+
+
+def language(mail: Rendered) -> str:
+    return mail.lang.replace("-", "_").split("_")[0].lower()
+
+
+def negative(mail: Rendered) -> bool:
+    return not mail.expected_codes and not mail.expected_verification_links
+
+
+@pytest.fixture(scope="module", params=sorted(SPECS))
+def corpus(request: pytest.FixtureRequest) -> tuple[str, dict[str, Rendered]]:
+    name: str = request.param
+    return name, {
+        path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
+        for path in sorted((FIXTURES / name / "heldout").glob("*.toml"))
+    }
+
+
+def test_everything_is_held_out_and_follows_sources(
+    corpus: tuple[str, dict[str, Rendered]],
+) -> None:
+    name, mails = corpus
+    root = FIXTURES / name
+    stated = stated_projects(root)
+    assert set(stated.values()) == {"heldout"}
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["heldout", "licenses"]
+    assert {project(mail) for mail in mails.values()} == set(stated)
+    # None of the projects of the corpora rendered before it, nor a reserved one (issue 17).
+    before = [*FIRST_CORPORA, *(other for other in sorted(SPECS) if other < name)]
+    earlier = {
+        package.strip()
+        for other in before
+        for line in (FIXTURES / other / "SOURCES").read_text("utf-8").splitlines()
+        if not line.startswith("#") and line.strip()
+        for package in line.split("|")[0].split(",")
+    }
+    assert {"pretix", "flask-security-too", "ghost", "djoser", "ckan"} <= earlier
+    for package in stated:
+        assert package not in earlier, package
+        assert not any(word in package for word in RESERVED), package
+
+
+def test_counts(corpus: tuple[str, dict[str, Rendered]]) -> None:
+    name, by_name = corpus
+    spec, mails = SPECS[name], list(by_name.values())
+    assert spec.mails <= len(mails) <= 500
+    assert len({project(mail) for mail in mails}) >= spec.projects
+    assert len({language(mail) for mail in mails}) >= spec.languages
+    assert sum(bool(mail.expected_codes) for mail in mails) >= spec.codes
+    assert sum(bool(mail.expected_verification_links) for mail in mails) >= spec.links
+    negatives = [mail for mail in mails if negative(mail)]
+    assert len(negatives) >= spec.negatives
+    assert 0.3 <= len(negatives) / len(mails) <= 0.5
+    assert len({project(m) for m in mails if m.expected_codes}) >= spec.code_projects
+    assert len({project(m) for m in mails if m.expected_verification_links}) >= spec.link_projects
+    assert len({project(m) for m in negatives}) >= spec.negative_projects
+    # HTML-only and text-only mails, and mails in non-Latin scripts.
+    assert any(not m.text.strip() and m.html.strip() for m in mails)
+    assert any(m.text.strip() and not m.html.strip() for m in mails)
+    for script in spec.scripts:
+        assert any(re.search(SCRIPTS[script], m.text + m.html) for m in mails), script
+
+
+def test_code_and_link_shapes(corpus: tuple[str, dict[str, Rendered]]) -> None:
+    """Codes and links in the shapes each project's code makes."""
+    name, mails = corpus
+    spec = SPECS[name]
+    codes = [code for mail in mails.values() for code in mail.expected_codes]
+    assert codes and all(re.fullmatch(spec.code_shape, code) for code in codes)
+    for kind in spec.code_kinds:
+        assert any(re.fullmatch(kind, code) for code in codes), kind
+    for mail_name, mail in mails.items():
+        shape = spec.link_shapes.get(project(mail))
+        for url in mail.expected_verification_links:
+            assert shape is None or re.fullmatch(shape, url), (mail_name, url)
+
+
+def test_labels_occur_in_their_mail(corpus: tuple[str, dict[str, Rendered]]) -> None:
+    for name, mail in corpus[1].items():
+        assert name.split("-", 1)[1].startswith(project(mail)), name
+        assert mail.subject.strip() and (mail.text.strip() or mail.html.strip()), name
+        assert len(set(mail.expected_codes)) == len(mail.expected_codes), name
+        unescaped = mail.html.replace("&amp;", "&")
+        for code in mail.expected_codes:
+            assert code and code == code.strip(), name
+            assert code in mail.text or code in mail.html, name
+        for url in mail.expected_verification_links:
+            assert url.startswith("https://") and not any(c.isspace() for c in url), name
+            assert url in mail.text or url in unescaped, name
+
+
+def test_every_mail_is_a_real_mime_message(corpus: tuple[str, dict[str, Rendered]]) -> None:
+    for name, mail in corpus[1].items():
+        raw = as_mime(mail)
+        assert all(len(line) <= 998 for line in raw.split(b"\r\n")), name
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        assert not parsed.defects, (name, parsed.defects)
+        parts = {
+            p.get_content_type(): p.get_content() for p in parsed.walk() if not p.is_multipart()
+        }
+        if mail.text:
+            assert lines(parts["text/plain"]) == lines(mail.text), name
+        if mail.html:
+            assert lines(parts["text/html"]) == lines(mail.html), name
