@@ -94,6 +94,28 @@ def many_urls(size: int) -> bytes:
     )
 
 
+def key_lines(size: int) -> bytes:
+    """Lines that are all long keys, each also a link's parameter value (the paste-key path)."""
+    return _text(
+        b"".join(
+            b"type this code:\n%064x\nhttps://k.example/r?token=%064x\n" % (number, number)
+            for number in range(size // 120)
+        )
+    )
+
+
+def notice_links(size: int) -> bytes:
+    """A notice repeating one one-use link under confirm buttons (every occurrence re-read)."""
+    return _html(
+        b"<p>Your password has been changed.</p>"
+        + _repeat(
+            b'<p>Reset it: https://n.example/reset?token=Ab12Cd34Ef56Gh78 or <a href="'
+            b'https://n.example/reset?token=Ab12Cd34Ef56Gh78">Confirm the order code</a></p>',
+            size,
+        )
+    )
+
+
 def combining_marks(size: int) -> bytes:
     """One letter and a run of combining marks in descending class order (quadratic reordering)."""
     return _text(b"code a" + "\u0301\u0316".encode() * (size // 4), b"utf-8")
@@ -198,6 +220,8 @@ STAGES: dict[str, Callable[[int], bytes]] = {
     "punycode_charset": punycode_charset,
     "many_links": many_links,
     "many_urls": many_urls,
+    "key_lines": key_lines,
+    "notice_links": notice_links,
     "combining_marks": combining_marks,
     "digit_groups": digit_groups,
     "long_line": long_line,
