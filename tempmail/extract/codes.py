@@ -60,7 +60,7 @@ _TOKEN = re.compile(
 )
 # A long random value on a line of its own ("c95f2bfcbf507c8c...", "bb355119095dce4d"): the
 # key or token a mail asks to type or paste into a form when its link does not work.
-_KEY_LINE = re.compile(r"^[ \t]*+([A-Za-z0-9]{10,64}+)[ \t\r]*+$", re.MULTILINE)
+_KEY_LINE = re.compile(r"^[ \t]*+([A-Za-z0-9]{10,80}+)[ \t\r]*+$", re.MULTILINE)
 MAX_KEYS = 4
 # A key that is also a parameter value of one of the mail's links ("...&token=<key>") is
 # the same one-use value offered twice: a link, and a code to type.
@@ -185,13 +185,17 @@ def _candidates(text: str) -> Iterator[_Candidate]:
 
 
 def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
-    """Long random values (letters and digits, 10 to 64) that fill a line, and that no
+    """Long random values (letters and digits, 10 to 80) that fill a line, and that no
     other shape takes; worth more when a link of the mail carries the same value."""
     for match in _KEY_LINE.finditer(text):
         key = match.group(1)
-        if key.isdigit() or key.isalpha() or _shape(key) is not None:
+        if key.isalpha() or _shape(key) is not None:
             continue
         carried = _carries(original, key) or _carries(markup, key)
+        # A long number is a key only when a link carries it too (django-nopassword's
+        # 38-78 digit login codes); alone it is a tracking or account number.
+        if key.isdigit() and (len(key) < 16 or not carried):
+            continue
         yield _Candidate(key, match.start(1), match.end(1), _CARRIED_KEY if carried else 0.0)
 
 

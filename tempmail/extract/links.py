@@ -178,9 +178,7 @@ def collect_links(
         if "%" in url:
             url = unquote(url)
         first = shown.setdefault(url, occurrence.url)
-        if first is not occurrence.url and "%" in _host(first) and "%" not in _host(occurrence.url):
-            # A host percent-encoded by a mailer ("librer%C3%ADa-luna.example") is shown as
-            # the other part writes it; a path's escapes are part of its meaning.
+        if first is not occurrence.url and _plainer(occurrence.url, first):
             shown[url] = occurrence.url
         if not texts.get(url):
             texts[url] = occurrence.text
@@ -373,10 +371,28 @@ def _url_kinds(path: str) -> frozenset[str]:
     return frozenset(own | asked)
 
 
-def _host(url: str) -> str:
-    """The URL's host (with any user and port), as written."""
-    rest = url[url.find("//") + 2 :]
-    return rest[: min(index for index in (rest.find("/"), rest.find("?"), len(rest)) if index >= 0)]
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})++")
+# Characters a mailer may escape that mean the same written plainly, in a host, path or query.
+_SAFE_PLAIN = frozenset("/:@-._~!$'()*+,;")
+
+
+def _plainer(url: str, than: str) -> bool:
+    """Whether `url` writes the same address as `than` with fewer escapes, none of which
+    changes what a client sends: a host a mailer percent-encoded ("librer%C3%ADa-luna.example",
+    which clients resolve only as the name it stands for), or "?next=%2F" beside the text
+    part's "?next=/", are shown as the other part writes them. An escaped "&", "=", "?", "#"
+    or space, and a path's escaped letters ("Sp%C3%A9cial", what a client must send), stay."""
+    if url.count("%") >= than.count("%"):
+        return False
+    after = than[than.find("//") + 2 :]
+    cut = min(
+        (index for index in (after.find("/"), after.find("?")) if index >= 0), default=len(after)
+    )
+    host = unquote("".join(_ESCAPES.findall(after[:cut])))
+    rest = unquote("".join(_ESCAPES.findall(after[cut:])))
+    return all(char in _SAFE_PLAIN or not char.isascii() for char in host) and all(
+        char in _SAFE_PLAIN for char in rest
+    )
 
 
 def _path(url: str) -> str:
@@ -413,11 +429,16 @@ def _has_token(path: str) -> bool:
 
 def _names_one_use(url: str) -> bool:
     """Whether a query parameter named for a code, token or key carries a value of 8
-    characters or more that is not a word: with a digit and a letter, or in mixed case."""
+    characters or more that is not a word (with a digit and a letter, or in mixed case) or a
+    number of 16 digits or more."""
     if "=" not in url:
         return False
     for value in _URL_NAMED.findall(url):
         if value.isdigit():
+            # A number of 16 digits or more is no time or count: a one-use value
+            # (django-nopassword's 38-78 digit codes).
+            if len(value) >= 16:
+                return True
             continue
         if not value.isalpha() or (not value.islower() and not value.isupper()):
             return True
