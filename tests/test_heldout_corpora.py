@@ -125,6 +125,24 @@ SPECS = {
         },
         http_kinds=frozenset({"mezzanine: signup_verify"}),
     ),
+    "unseen7": Spec(
+        mails=230, projects=5, languages=20, codes=45, links=90, negatives=85,
+        # Codes only from Mailman: the sha1 token of its "confirm <token>" line.
+        code_projects=1, link_projects=4, negative_projects=4,
+        scripts=("Cyrillic", "kana", "Han", "Hebrew", "Hangul"),
+        code_shape=r"[0-9a-f]{40}",
+        link_shapes={
+            # ikiwiki 3.20200202 joins cgiurl parameters with "&amp;", in its text mails too.
+            "ikiwiki": r"https://\S+/ikiwiki\.cgi\?(do=reset&amp;name=[\w.%-]+&amp;token=|"
+            r"e=[\w.%-]+&amp;v=)[0-9a-f]{32}",
+            # The text part's spelling: Handlebars escapes "=" as "&#x3D;".
+            "n8n": r"https://\S+/(signup|change-password|confirm-email-change)\?token&#x3D;"
+            r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{43}(&mfaEnabled&#x3D;(true|false))?",
+            "django-verify-email": r"https://\S+/verification/user/verify-email/[\w=-]+/[\w=-]+/",
+            "directus": r"https://\S+/(admin/reset-password|admin/accept-invite|"
+            r"users/register/verify-email)\?token=eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{43}",
+        },
+    ),
 }  # fmt: skip
 
 
