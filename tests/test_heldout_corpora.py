@@ -126,11 +126,12 @@ SPECS = {
         http_kinds=frozenset({"mezzanine: signup_verify"}),
     ),
     "unseen7": Spec(
-        mails=230, projects=5, languages=20, codes=45, links=90, negatives=85,
-        # Codes only from Mailman: the sha1 token of its "confirm <token>" line.
-        code_projects=1, link_projects=4, negative_projects=4,
+        mails=250, projects=6, languages=20, codes=65, links=90, negatives=85,
+        # Mailman's sha1 token of its "confirm <token>" line; django-otp-admin's 6 digits.
+        code_projects=2, link_projects=4, negative_projects=4,
         scripts=("Cyrillic", "kana", "Han", "Hebrew", "Hangul"),
-        code_shape=r"[0-9a-f]{40}",
+        code_shape=r"[0-9a-f]{40}|\d{6}",
+        code_kinds=(r"[0-9a-f]{40}", r"\d{6}"),
         link_shapes={
             # ikiwiki 3.20200202 joins cgiurl parameters with "&amp;", in its text mails too.
             "ikiwiki": r"https://\S+/ikiwiki\.cgi\?(do=reset&amp;name=[\w.%-]+&amp;token=|"
