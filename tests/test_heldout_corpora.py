@@ -125,6 +125,25 @@ SPECS = {
         },
         http_kinds=frozenset({"mezzanine: signup_verify"}),
     ),
+    "unseen7": Spec(
+        mails=250, projects=6, languages=20, codes=65, links=90, negatives=85,
+        # Mailman's sha1 token of its "confirm <token>" line; django-otp-admin's 6 digits.
+        code_projects=2, link_projects=4, negative_projects=4,
+        scripts=("Cyrillic", "kana", "Han", "Hebrew", "Hangul"),
+        code_shape=r"[0-9a-f]{40}|\d{6}",
+        code_kinds=(r"[0-9a-f]{40}", r"\d{6}"),
+        link_shapes={
+            # ikiwiki 3.20200202 joins cgiurl parameters with "&amp;", in its text mails too.
+            "ikiwiki": r"https://\S+/ikiwiki\.cgi\?(do=reset&amp;name=[\w.%-]+&amp;token=|"
+            r"e=[\w.%-]+&amp;v=)[0-9a-f]{32}",
+            # The text part's spelling: Handlebars escapes "=" as "&#x3D;".
+            "n8n": r"https://\S+/(signup|change-password|confirm-email-change)\?token&#x3D;"
+            r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{43}(&mfaEnabled&#x3D;(true|false))?",
+            "django-verify-email": r"https://\S+/verification/user/verify-email/[\w=-]+/[\w=-]+/",
+            "directus": r"https://\S+/(admin/reset-password|admin/accept-invite|"
+            r"users/register/verify-email)\?token=eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{43}",
+        },
+    ),
 }  # fmt: skip
 
 
