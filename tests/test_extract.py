@@ -364,13 +364,21 @@ LATER_FLOORS = {
 #   the label, write "?next=/". Then fixed (the plainer spelling of a link is shown; a
 #   number of 16 digits or more under a code parameter is one-use, and a key when a link
 #   carries it): 1.00 throughout.
-@pytest.mark.parametrize("corpus", ["unseen4", "unseen5", "unseen6"])
+# - unseen7 (Mailman, ikiwiki, n8n, django-verify-email, Directus, django-otp-admin; 265
+#   mails), the last of all, measured blind at 9200571 (the extractor of 5efc4f8): codes P
+#   1.00 R 0.286 (70 codes: Mailman's "confirm <40 hex>" command lines missed), links P
+#   0.816 R 0.848 (99 links; n8n's labels were its text part's broken "token&#x3D;..."
+#   spelling, relabelled afterwards as the address both parts stand for: README). Then
+#   fixed (a confirm command line carries a key; a login subject vouches for the one-use
+#   link its clause offers; character references in a text part's URL; "deactivated" is
+#   a notice): codes P 1.00 R 0.971, links 1.00/1.00.
+@pytest.mark.parametrize("corpus", ["unseen4", "unseen5", "unseen6", "unseen7"])
 def test_later_corpora_precision_and_recall(corpus: str) -> None:
     mails = {
         path.name: msgspec.convert(tomllib.loads(path.read_text("utf-8")), Rendered)
         for path in sorted((Path(__file__).parent / "fixtures" / corpus / "heldout").glob("*.toml"))
     }
-    assert len(mails) >= 300
+    assert len(mails) >= 250
     figures, misses = measure(mails)
     for label, floor in LATER_FLOORS.items():
         assert figures[label] >= floor, (figures, misses)
@@ -1569,3 +1577,57 @@ def test_a_long_number_carried_by_the_link_is_the_login_code() -> None:
     assert {link.url: link.verification for link in found.links} == {url: True}
     # The same number alone, with no link carrying it, is an account or tracking number.
     assert codes_in(f"Here is your login code:\n\n{code}\n") == []
+
+
+def test_a_login_subject_vouches_for_the_link_its_clause_offers() -> None:
+    url = "https://wiki.example.org/ikiwiki.cgi?e=ivan%40inbox.example&amp;v=1c30cc6936bbf55bf8beeda98458759f"
+    text = (
+        f"To log into the Wiki, just open the following link:\n\n{url}\n\n"
+        "This link can only be used once to log in, and will expire in one day.\n"
+    )
+    assert flags("Riverside Wiki login | wiki.example.org/", text) == {url: True}
+    # A pull request titled after a login form sends no sign-in link.
+    change = "https://hg.example.org/api/changeset/ce76eed23c88b4cd3c68806d899586d777bc32aa"
+    text = f"Pull request #591 was opened.\n\nChangeset:\n{change}\n"
+    assert flags('[Review] PR #591 "Rate limit for the login form"', text) == {change: False}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "confirm 24fbff489e09a92c05ee9e8de68ab876592e0c91",
+            ["24fbff489e09a92c05ee9e8de68ab876592e0c91"],
+        ),
+        (
+            "conferma 789ccbb87a5784ce63fd99789d3ca131fb765145",
+            ["789ccbb87a5784ce63fd99789d3ca131fb765145"],
+        ),
+        # Another word before a long value names no code.
+        ("commit 789ccbb87a5784ce63fd99789d3ca131fb765145", []),
+    ],
+)
+def test_a_confirm_command_line_carries_the_key(line: str, expected: list[str]) -> None:
+    text = (
+        "Before you can start using GNU Mailman at this site, you must first confirm that "
+        "this is your email address. You can do this by replying to this message.\n\n"
+        "Or you should include the following line -- and only the following line -- in a "
+        f"message to devel-request@lists.example.org:\n\n    {line}\n"
+    )
+    assert codes_in(text) == expected
+
+
+def test_a_text_part_s_character_references_are_the_html_s_link() -> None:
+    # A template escaped "=" to "&#x3D;": the HTML's href decodes it, the text part does not.
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3MyJ9.fJ3BanWrWcIH00ZILFPn8dQ2iSs2KAFNJBTLC3l0_M0"
+    url = f"https://n8n.example.org/change-password?token={token}&mfaEnabled=false"
+    escaped = url.replace("=", "&#x3D;").replace("&mfa", "&amp;mfa")
+    html = f'<p>Click the button below to choose a new password.</p><a href="{escaped}">Update your password</a>'
+    text = f"Click the button below to choose a new password.\n\nUpdate your password ({url.replace('=', '&#x3D;')})\n"
+    assert flags("Reset your n8n password", text, html) == {url: True}
+
+
+def test_a_deactivated_workflow_is_a_notice() -> None:
+    url = "https://n8n.example.org/workflow/rI2GKoQvWM1uPiXq"
+    text = f'n8n has automatically deactivated "Nightly backup".\n\nView Workflow  ({url})\n'
+    assert flags("n8n has automatically autodeactivated a workflow", text) == {url: False}

@@ -200,6 +200,12 @@ def is_word(text: str, letters: str) -> bool:
     return lowered in text or lowered.capitalize() in text
 
 
+def names_code(word: str) -> bool:
+    """Whether one word is a code or confirm word ("confirm", "conferma", "bestätigen")."""
+    kinds = {kind for kind, _, _ in _CODE_WORDS.find(word.lower())}
+    return bool(kinds & {"yes", "hint"}) and "no" not in kinds
+
+
 def announces_code(lowered: str) -> float:
     """How strongly a short text (a subject) speaks of a code: 2 for a code word ("Your
     verification code"), 1 for a hint ("Sign-in to Acme"), 0 for none or for an order."""

@@ -21,6 +21,7 @@ from tempmail.extract.codecontext import (
     ends_label,
     is_excluded,
     is_word,
+    names_code,
     shown_large,
 )
 from tempmail.mailtext import URL
@@ -60,11 +61,15 @@ _TOKEN = re.compile(
 )
 # A long random value on a line of its own ("c95f2bfcbf507c8c...", "bb355119095dce4d"): the
 # key or token a mail asks to type or paste into a form when its link does not work.
-_KEY_LINE = re.compile(r"^[ \t]*+([A-Za-z0-9]{10,80}+)[ \t\r]*+$", re.MULTILINE)
+# Mailing-list managers ask for the key as a command line to send back ("confirm 24fbff48...",
+# Mailman, whose catalogs translate the command: "conferma 789ccbb8..."): a confirm word
+# before it on the line names what the key is.
+_KEY_LINE = re.compile(r"^[ \t]*+(?:(\w{2,12}+) )?+([A-Za-z0-9]{10,80}+)[ \t\r]*+$", re.MULTILINE)
 MAX_KEYS = 4
 # A key that is also a parameter value of one of the mail's links ("...&token=<key>") is
 # the same one-use value offered twice: a link, and a code to type.
 _CARRIED_KEY = 2.0
+_COMMAND_KEY = 2.5
 _VOWELS = frozenset("AEIOUY")
 _AROUND = " \t\r\n[](){}<>\"'*_.:|-"
 _LEADING_LETTERS = re.compile(r"[A-Z]*+")
@@ -188,7 +193,7 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
     """Long random values (letters and digits, 10 to 80) that fill a line, and that no
     other shape takes; worth more when a link of the mail carries the same value."""
     for match in _KEY_LINE.finditer(text):
-        key = match.group(1)
+        key = match.group(2)
         if key.isalpha() or _shape(key) is not None:
             continue
         carried = _carries(original, key) or _carries(markup, key)
@@ -196,7 +201,11 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
         # 38-78 digit login codes); alone it is a tracking or account number.
         if key.isdigit() and (len(key) < 16 or not carried):
             continue
-        yield _Candidate(key, match.start(1), match.end(1), _CARRIED_KEY if carried else 0.0)
+        command = match.group(1)
+        if command and not names_code(command):
+            continue
+        shape = _COMMAND_KEY if command else _CARRIED_KEY if carried else 0.0
+        yield _Candidate(key, match.start(2), match.end(2), shape)
 
 
 def _carries(text: str, key: str) -> bool:

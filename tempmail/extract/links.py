@@ -10,6 +10,7 @@ password" link is a remedy, not the link the reader is waiting for.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote
@@ -116,10 +117,12 @@ _CONTEXT_WORDS = Vocabulary.build(
 )
 # What a subject asks for. Only undo and order words veto it: a subject names the site
 # ("Confirm reset of password for Support"), and "support" or "help" there is no link's text.
+# A subject that names signing in ("Riverside Wiki login") or a password asks as much for the
+# mail's only one-use link.
 _SUBJECT_WORDS = Vocabulary.build(
     [*wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
     [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
-    (),
+    [term for term in wording.LINK_HINT_TERMS if not term.startswith("continu")],
 )
 # Only the verify / confirm / activate words, for links in notices.
 _CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
@@ -173,8 +176,8 @@ def collect_links(
         # ("Sp%C3%A9cial:..." and "Spécial:..."), or with "&amp;" in a text part that a
         # template escaped, is one link, shown as first written.
         url = occurrence.url
-        if "&amp;" in url:
-            url = url.replace("&amp;", "&")
+        if "&" in url and ";" in url:
+            url = html.unescape(url)  # "&amp;", or a template's "token&#x3D;..."
         if "%" in url:
             url = unquote(url)
         first = shown.setdefault(url, occurrence.url)
@@ -191,8 +194,9 @@ def collect_links(
             firsts.setdefault(id(occurrence.source), occurrence)
             if passed[url] is not occurrence:
                 again.setdefault(url, []).append(occurrence)
-    if not passed and not codes and _subject_asks(subject):
-        sole = _sole_one_use(judged_links, values)
+    asks = _subject_asks(subject) if not passed and not codes else ""
+    if asks:
+        sole = _sole_one_use(judged_links, values, leads=asks == "hint")
         if sole is not None:
             passed[sole] = judged_links[sole]
             firsts[id(judged_links[sole].source)] = judged_links[sole]
@@ -207,19 +211,26 @@ def collect_links(
     return links[:MAX_LINKS]
 
 
-def _subject_asks(subject: str) -> bool:
+def _subject_asks(subject: str) -> str:
     """Whether a subject asks to verify, confirm, activate or reset ("Bestätige deine
     E-Mail-Adresse") and names no order, cancellation or notice."""
     if not subject:
-        return False
+        return ""
     kinds = _SUBJECT_WORDS.kinds(subject.lower())
-    return "yes" in kinds and "no" not in kinds and not is_notice(subject)
+    if "no" in kinds or is_notice(subject):
+        return ""
+    return "yes" if "yes" in kinds else "hint" if "hint" in kinds else ""
 
 
-def _sole_one_use(judged: dict[str, RawLink], values: tuple[str, ...]) -> str | None:
+def _sole_one_use(
+    judged: dict[str, RawLink], values: tuple[str, ...], leads: bool = False
+) -> str | None:
     """The only link with a one-use value among those judged, if there is exactly one and
     neither its text nor its URL rules it out: a mail whose subject asks to confirm, with no
-    code and one such link, sends it to be opened, whatever language its sentences are in."""
+    code and one such link, sends it to be opened, whatever language its sentences are in.
+    A subject that only names signing in or a password (`leads`) needs the link's own clause
+    to say as much ("To log into the wiki, open the following link:"): a pull request titled
+    "Rate limit for the login form" sends no sign-in link."""
     found = None
     for url, link in judged.items():
         path = _path(link.url)
@@ -233,7 +244,8 @@ def _sole_one_use(judged: dict[str, RawLink], values: tuple[str, ...]) -> str | 
             or _names_one_use(link.url)
             or any(_carries(path, value) for value in values)
         ):
-            if _CONTEXT_WORDS.kinds(link.before().lower()[-_CLAUSE:]) & {"no", "remedy"}:
+            said = _CONTEXT_WORDS.kinds(link.before().lower()[-_CLAUSE:])
+            if said & {"no", "remedy"} or (leads and not said & {"yes", "hint", "lead"}):
                 continue
             if found is not None:
                 return None

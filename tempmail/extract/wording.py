@@ -488,6 +488,9 @@ NOTICE_TERMS = (
     "արդեն գրանցված", "արդեն գոյություն", "փոխվել է", "უკვე არსებობს", "შეიცვალა",
     "verið breytt", "er þegar til", "je spremenjen", "je promijenjen", "je promenjen",
     "buvo pakeistas", "tika mainīta", "u ndryshua", "imebadilishwa", "ay binago",
+    # Deactivated: "activate" inside it asks for nothing.
+    "deactivated", "autodeactivated", "deaktiviert", "désactivé", "desactivad", "desativad",
+    "disattivat", "gedeactiveerd", "dezaktywowan", "деактивирован", "деактивовано",
     # A new sign-in to the account: its links are "change your password" remedies.
     "new sign-in to", "new sign-in from", "new sign-in on", "new sign-in detected",
     "new login to", "new login from", "new login on", "new login detected",
