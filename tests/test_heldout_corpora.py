@@ -145,6 +145,22 @@ SPECS = {
             r"users/register/verify-email)\?token=eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{43}",
         },
     ),
+    "unseen8": Spec(
+        mails=210, projects=4, languages=10, codes=38, links=115, negatives=75,
+        # TracAccountManager only: its 8-character verification token and temporary password.
+        code_projects=1, link_projects=4, negative_projects=3,
+        scripts=("Cyrillic", "Han"),
+        code_shape=r"[\w-]{8}",
+        code_kinds=(r"[A-Za-z0-9]{8}",),
+        link_shapes={
+            "tracaccountmanager": r"https://\S+/verify_email\?token=[\w-]{8}&verify=1",
+            "shuup": r"https://\S+/recover-password/[\w-]+/[0-9a-z]+-[0-9a-f]{32}/",
+            "django-invitations": r"https://\S+/invitations/accept-invite/[0-9a-z]{64}",
+            "django-organizations": r"http://\S+/invitations/\d+-[0-9a-z]+-[0-9a-f]{32}/",
+        },
+        http_kinds=frozenset({"django-organizations: invitation",
+                              "django-organizations: reminder"}),
+    ),
 }  # fmt: skip
 
 
