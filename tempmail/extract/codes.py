@@ -70,6 +70,12 @@ MAX_KEYS = 4
 # the same one-use value offered twice: a link, and a code to type.
 _CARRIED_KEY = 2.0
 _COMMAND_KEY = 2.5
+# A value after a label that names it ("Verification Token: oAhbzxG0", "Code: x7Kp-2qZ"): random
+# letters and digits (mixed case, or letters with digits), as a URL-safe token is written.
+_LABEL_LINE = re.compile(
+    r"^[ \t]*+([^\n:]{2,40}+):[ \t]*+([A-Za-z0-9_-]{6,80}+)[ \t\r]*+$", re.MULTILINE
+)
+_LABELLED_KEY = 1.0
 _VOWELS = frozenset("AEIOUY")
 _AROUND = " \t\r\n[](){}<>\"'*_.:|-"
 _LEADING_LETTERS = re.compile(r"[A-Z]*+")
@@ -107,7 +113,11 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
         candidates = list(islice(_candidates(prepared), MAX_CANDIDATES))
         if index and "\n" in prepared:
             keys = list(islice(_key_candidates(prepared, text, markup), MAX_KEYS))
+            keys += islice(_label_candidates(prepared, text, markup), MAX_KEYS)
             if keys:
+                # A key read with its label replaces the token found at the same place.
+                taken = {key.start for key in keys}
+                candidates = [c for c in candidates if c.start not in taken]
                 candidates = sorted([*candidates, *keys], key=lambda c: c.start)
         if not candidates:
             continue
@@ -206,6 +216,23 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
             continue
         shape = _COMMAND_KEY if command else _CARRIED_KEY if carried else 0.0
         yield _Candidate(key, match.start(2), match.end(2), shape)
+
+
+def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
+    """Random-looking values after a label's colon at the end of a line whose label is a code
+    word ("Verification Token", "Code"), that no other shape takes; worth more when a link of
+    the mail carries the same value."""
+    for match in _LABEL_LINE.finditer(text):
+        label, value = match.group(1), match.group(2)
+        core = value.replace("-", "").replace("_", "")
+        if not core or core.isdigit() or not names_code(label):
+            continue
+        mixed = not core.islower() and not core.isupper()
+        if not (mixed or not core.isalpha()) or is_word(text, core):
+            continue
+        carried = _carries(original, value) or _carries(markup, value)
+        shape = _LABELLED_KEY + (_CARRIED_KEY if carried else 0.0)
+        yield _Candidate(value, match.start(2), match.end(2), shape)
 
 
 def _carries(text: str, key: str) -> bool:
@@ -321,5 +348,7 @@ def _score(text: str, lowered: str, words: Words, candidate: _Candidate, announc
     if alone_on_line(text, start, end):
         score += 1.5 + announced
     elif ends_label(text, start, end):
-        score += 1.0
+        # The value after a label ("Password: lmbcoLmf") under a subject that speaks of it
+        # ("Account password reset") is vouched for as a code shown on its own line is.
+        score += 1.0 + announced
     return score

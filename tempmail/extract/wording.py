@@ -122,6 +122,10 @@ NOT_CODE_TERMS_MORE = (
     "चालान", "कीमत", "quantitat", "preu", "quantità", "aantal", "ilość", "adet",
     "encomenda", "ordre", "tilau", "narudžb", "porudžb", "naročil", "tellimus", "užsakym",
     "pasūtījum", "objedn",
+    # Tracking a parcel: "Seurantakoodi", "Spårningskod" are no codes to type.
+    "seuranta", "spårning", "sporing", "sledování", "śledzeni", "sendungsverfolgung",
+    "tracciament", "takip", "відстеж", "nyomkövet", "urmărire", "παρακολούθ", "מעקב", "تتبع",
+    "پیگیری", "theo dõi", "ติดตาม", "pelacakan", "追踪", "追蹤", "운송장", "배송조회",
 )  # fmt: skip
 NOT_CODE_WORDS = (
     "id", "ref", "tel", "nr", "st", "rd", "ave", "rue", "av", "bd", "cep", "cpf", "cnpj",
@@ -295,6 +299,8 @@ URL_HINT_TERMS = (
     "auth", "login", "log-in", "signin", "sign-in", "sign_in", "token", "callback",
     "password", "passwort", "mot-de-passe", "senha", "anmeld", "connexion", "ingresar",
     "entrar", "acesso", "vhod",
+    # An invitation to join carries a one-use key to accept it ("/invitations/accept-invite/...").
+    "invit",
 )  # fmt: skip
 URL_NOT_TERMS = (
     "/settings", "/profile/",
