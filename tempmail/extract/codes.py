@@ -72,9 +72,8 @@ _CARRIED_KEY = 2.0
 _COMMAND_KEY = 2.5
 # A value after a label that names it ("Verification Token: oAhbzxG0", "Code: x7Kp-2qZ"): random
 # letters and digits (mixed case, or letters with digits), as a URL-safe token is written.
-_LABEL_LINE = re.compile(
-    r"^[ \t]*+([^\n:]{2,40}+):[ \t]*+([A-Za-z0-9_-]{6,80}+)[ \t\r]*+$", re.MULTILINE
-)
+# Found from its colon (re skips to the next ":" quickly), the label read back to its line's start.
+_LABEL_VALUE = re.compile(r":[ \t]*+([A-Za-z0-9_-]{6,80}+)[ \t\r]*+$", re.MULTILINE)
 _LABELLED_KEY = 1.0
 _VOWELS = frozenset("AEIOUY")
 _AROUND = " \t\r\n[](){}<>\"'*_.:|-"
@@ -222,8 +221,12 @@ def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candid
     """Random-looking values after a label's colon at the end of a line whose label is a code
     word ("Verification Token", "Code"), that no other shape takes; worth more when a link of
     the mail carries the same value."""
-    for match in _LABEL_LINE.finditer(text):
-        label, value = match.group(1), match.group(2)
+    for match in _LABEL_VALUE.finditer(text):
+        colon = match.start()
+        label = text[text.rfind("\n", max(0, colon - 41), colon) + 1 : colon].strip(" \t")
+        if not 2 <= len(label) <= 40 or ":" in label:
+            continue
+        value = match.group(1)
         core = value.replace("-", "").replace("_", "")
         if not core or core.isdigit() or not names_code(label):
             continue
@@ -232,7 +235,7 @@ def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candid
             continue
         carried = _carries(original, value) or _carries(markup, value)
         shape = _LABELLED_KEY + (_CARRIED_KEY if carried else 0.0)
-        yield _Candidate(value, match.start(2), match.end(2), shape)
+        yield _Candidate(value, match.start(1), match.end(1), shape)
 
 
 def _carries(text: str, key: str) -> bool:
