@@ -239,11 +239,7 @@ def _sole_one_use(
         text = link.text.lower()
         if text.strip(" .:!>»→") in wording.SOCIAL_ANCHORS or "no" in _LINK_WORDS.kinds(text):
             continue
-        if (
-            _has_token(path)
-            or _names_one_use(link.url)
-            or any(_carries(path, value) for value in values)
-        ):
+        if _one_use(link, path, values):
             said = _CONTEXT_WORDS.kinds(link.before().lower()[-_CLAUSE:])
             if said & {"no", "remedy"} or (leads and not said & {"yes", "hint", "lead"}):
                 continue
@@ -270,11 +266,9 @@ def _is_notice_mail(subject: str, firsts: Iterable[RawLink]) -> bool:
 def _asks_for(link: RawLink) -> bool:
     """Whether a link carries a one-use value and its text, or the clause before or after
     it, has a verify, confirm or reset word, with no remedy before it."""
-    path = _path(link.url)
-    if not (_has_token(path) or _names_one_use(link.url)):
+    if not _one_use(link, _path(link.url)):
         return False
-    said = f"{link.text}\n{link.before()[-_CLAUSE:]}\n{link.after()[:80]}".lower()
-    kinds = _CONTEXT_WORDS.kinds(said)
+    kinds = _CONTEXT_WORDS.kinds(_said(link))
     return "yes" in kinds and not kinds & {"no", "remedy"}
 
 
@@ -288,8 +282,12 @@ def _opening(link: RawLink) -> str:
 def _confirms(link: RawLink) -> bool:
     """Whether a link's text or clauses speak of confirming (not the path: reset pages are
     often named ".../reset/confirm/...")."""
-    said = f"{link.text}\n{link.before()[-100:]}\n{link.after()[:80]}".lower()
-    return "yes" in _CONFIRM_WORDS.kinds(said)
+    return "yes" in _CONFIRM_WORDS.kinds(_said(link))
+
+
+def _said(link: RawLink) -> str:
+    """A link's text and the clauses just before and after it, lower-cased."""
+    return f"{link.text}\n{link.before()[-_CLAUSE:]}\n{link.after()[:80]}".lower()
 
 
 def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
@@ -306,11 +304,7 @@ def _is_verification(link: RawLink, values: tuple[str, ...] = ()) -> bool:
     text_kinds = _LINK_WORDS.kinds(text) if text else frozenset()
     if "no" in url_kinds or "no" in text_kinds:
         return False
-    token = (
-        _has_token(path)
-        or _names_one_use(link.url)
-        or any(_carries(path, value) for value in values)
-    )
+    token = _one_use(link, path, values)
     # A URL that says nothing and carries no one-use value is a page anyone can open (a
     # lookup, a form, a home page): whatever its text says, nothing is verified by opening it.
     if not url_kinds and not token and not _has_value(path):
@@ -417,6 +411,16 @@ def _path(url: str) -> str:
     path = rest[cut:]
     path = unquote(path).lower() if "%" in path else path.lower()
     return _CAMPAIGN.sub("", path) if "utm_" in path else path
+
+
+def _one_use(link: RawLink, path: str, values: tuple[str, ...] = ()) -> bool:
+    """Whether a link carries a one-use value: a long random token, a value under a
+    parameter named for a code or token, or one of the mail's codes ("=482913")."""
+    return (
+        _has_token(path)
+        or _names_one_use(link.url)
+        or any(_carries(path, value) for value in values)
+    )
 
 
 def _carries(path: str, value: str) -> bool:
