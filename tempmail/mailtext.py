@@ -13,6 +13,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from heapq import merge
 from itertools import accumulate, compress, repeat
 
 MAX_LINK_TEXT = 200
@@ -65,6 +66,9 @@ URL = re.compile(
     r"[hH](?:(?<!\w[hH])|(?<=\\[nrt][hH]))(?i:ttps?://)"
     r"[!#-;=?-\[\]-~\u00c0-\u024f\u0400-\u04ff]++"
 )
+# What ends a URL's scheme: URLs are found from it, as `str.find` skips to the next "://"
+# at once where a pattern that opens with "[hH]" is tried at every "h" of the text.
+_SCHEME_END = "://"
 _URL_TRAILER = ".,;:!?'\"*>]}"
 _GLUED_WORD = re.compile(r"[a-z0-9]\.([^\W\d_]{2,20}+)$")
 
@@ -125,37 +129,78 @@ class RawLink:
 def read_html(markup: str) -> tuple[str, list[RawLink]]:
     """The visible text of HTML (blocks on their own lines, cells apart) and its links,
     anchors and written-out URLs alike, in document order."""
-    # The markup is cut at its tags by one `re.split`, and each tag's stand-in (a block mark,
-    # a space, nothing) is looked up with `map`, so that no Python code runs per tag but for
-    # anchors and images: a loop over each tag cost ~3 us a tag here, 2 ms for a newsletter.
-    parts: list[str] = []
-    for segment in _shown_segments(markup):
-        pieces = _SPLIT.split(segment)
-        if "&" in segment:
-            pieces[0::3] = [html.unescape(text) if "&" in text else text for text in pieces[0::3]]
-        if parts:
-            parts[-1] += pieces[0]
-            parts += pieces[1:]
-        else:
-            parts = pieces
-    if not parts:
-        return "", []
-    if len(parts) > 3 * MAX_TAGS:
-        parts = [*parts[: 3 * MAX_TAGS], ""]  # what follows the last tag looked at is dropped
-    texts = parts[0::3]
-    names = list(map(str.lower, parts[1::3]))
-    joined: list[str] = [""] * (len(texts) + len(names))
-    joined[0::2] = texts
-    joined[1::2] = map(_STAND_IN.get, names, repeat(""))
-    raw = "".join(joined)
-    anchors = _anchors(raw, joined, names, parts[2::3])
-    # Anchors come in document order; written-out URLs, when there are any, go among them.
-    links = anchors
-    if "://" in raw:
-        links = [*anchors, *bare_links(raw)]
-        links.sort(key=lambda link: (link.position, not link.anchor))
+    page = _Page(markup)
+    return page.visible(), list(page.links())
+
+
+def html_view(markup: str, shown: int) -> tuple[str, Iterator[RawLink]]:
+    """What `read_html` reads, for a reader who needs only the first `shown` characters of
+    the visible text and may stop early in the links: both are made only as far as read (a
+    newsletter's 90th link, or its last 15 KB of text, cost nothing)."""
+    page = _Page(markup)
+    return page.visible(shown), page.links()
+
+
+class _Page:
+    """HTML cut at its tags: the text with each tag's stand-in (`raw`), and the tags."""
+
+    __slots__ = ("attributes", "joined", "names", "raw")
+
+    def __init__(self, markup: str) -> None:
+        # The markup is cut at its tags by one `re.split`, and each tag's stand-in (a block
+        # mark, a space, nothing) is looked up with `map`, so that no Python code runs per
+        # tag but for anchors and images: a loop over each tag cost ~3 us a tag here, 2 ms
+        # for a newsletter.
+        parts: list[str] = []
+        for segment in _shown_segments(markup):
+            pieces = _SPLIT.split(segment)
+            if "&" in segment:
+                pieces[0::3] = [html.unescape(t) if "&" in t else t for t in pieces[0::3]]
+            if parts:
+                parts[-1] += pieces[0]
+                parts += pieces[1:]
+            else:
+                parts = pieces
+        if len(parts) > 3 * MAX_TAGS:
+            parts = [*parts[: 3 * MAX_TAGS], ""]  # what follows the last tag looked at is dropped
+        texts = parts[0::3]
+        self.names = list(map(str.lower, parts[1::3]))
+        self.attributes = parts[2::3]
+        self.joined: list[str] = [""] * (len(texts) + len(self.names))
+        self.joined[0::2] = texts
+        self.joined[1::2] = map(_STAND_IN.get, self.names, repeat(""))
+        self.raw = "".join(self.joined)
+
+    def visible(self, shown: int | None = None) -> str:
+        """The visible text, or at least its first `shown` characters: whitespace is
+        collapsed in a stretch of `raw` twice as long as needed, and a longer one if that
+        was not enough (markup indented deep is mostly whitespace)."""
+        raw = self.raw
+        if shown is not None:
+            stretch = 2 * shown
+            while stretch < len(raw):
+                text = _collapse_lines(raw[:stretch])
+                # Past `shown` characters, a prefix of `raw` reads as the whole does.
+                if len(text) > shown:
+                    return text[:shown]
+                stretch *= 4
+        return _collapse_lines(raw)
+
+    def links(self) -> Iterator[RawLink]:
+        """Anchors and, when there are any, URLs written out in text, in document order."""
+        anchors = _anchors(self.raw, self.joined, self.names, self.attributes)
+        if "://" not in self.raw:
+            return anchors
+        return merge(anchors, bare_links(self.raw), key=_document_order)
+
+
+def _document_order(link: RawLink) -> tuple[int, bool]:
+    return link.position, not link.anchor
+
+
+def _collapse_lines(raw: str) -> str:
     lines = " ".join(raw.split()).split(BLOCK_MARK)
-    return "\n".join(filter(None, map(str.strip, lines))), links
+    return "\n".join(filter(None, map(str.strip, lines)))
 
 
 def _shown_segments(markup: str) -> Iterator[str]:
@@ -175,13 +220,14 @@ def _shown_segments(markup: str) -> Iterator[str]:
             position = len(markup) if hidden_end is None else hidden_end.end()
 
 
-def _anchors(raw: str, joined: list[str], names: list[str], attributes: list[str]) -> list[RawLink]:
+def _anchors(
+    raw: str, joined: list[str], names: list[str], attributes: list[str]
+) -> Iterator[RawLink]:
     """The anchors with a web URL, where they start and end in `raw`; an anchor ends at the
     next `<a>` or `</a>`, and its images' alt texts stand in for text it lacks."""
-    anchors: list[RawLink] = []
     marks = list(compress(range(len(names)), map(_ANCHOR_TAGS.__contains__, names)))
     if not marks:
-        return anchors
+        return
     # offsets[2 * i + 1] is where tag i stood in `raw`; one past the last tag, its end.
     offsets = [0, *accumulate(map(len, joined))]
     opened = -1  # the open anchor's tag
@@ -194,11 +240,10 @@ def _anchors(raw: str, joined: list[str], names: list[str], attributes: list[str
             if _is_web_url(href):
                 start, end = offsets[2 * opened + 1], offsets[2 * index + 1]
                 text = _collapse(raw[start:end]) or _alt_text(names, attributes, opened, index)
-                anchors.append(RawLink(href, text[:MAX_LINK_TEXT], start, True, end, raw))
+                yield RawLink(href, text[:MAX_LINK_TEXT], start, True, end, raw)
             opened = -1
         if index < len(names) and names[index] == "a":
             opened = index
-    return anchors
 
 
 def _alt_text(names: list[str], attributes: list[str], opened: int, closed: int) -> str:
@@ -225,11 +270,35 @@ def _collapse(text: str) -> str:
     return " ".join(text.replace(BLOCK_MARK, " ").split())
 
 
+def find_urls(text: str) -> Iterator[re.Match[str]]:
+    """What `URL.finditer` finds, found from each "://" and read back to its "http"/"https"."""
+    at = text.find(_SCHEME_END)
+    while at >= 0:
+        match = None
+        if at >= 5 and text[at - 5 : at].lower() == "https":
+            match = URL.match(text, at - 5)
+        elif at >= 4 and text[at - 4 : at].lower() == "http":
+            match = URL.match(text, at - 4)
+        if match is not None:
+            yield match
+            at = text.find(_SCHEME_END, match.end())
+        else:
+            at = text.find(_SCHEME_END, at + 3)
+
+
+def mask_urls(text: str, mask: str) -> str:
+    """The text with each URL replaced by `mask` (what `URL.sub` does)."""
+    pieces: list[str] = []
+    done = 0
+    for match in find_urls(text):
+        pieces += [text[done : match.start()], mask]
+        done = match.end()
+    return "".join(pieces) + text[done:] if pieces else text
+
+
 def bare_links(text: str) -> Iterator[RawLink]:
     """URLs written out in text, trailing punctuation removed."""
-    if "://" not in text:  # a quick look that spares the pattern most HTML mails' text
-        return
-    for match in URL.finditer(text):
+    for match in find_urls(text):
         url = _trim_url(match.group())
         if _is_web_url(url):
             start = match.start()

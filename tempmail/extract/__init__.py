@@ -28,9 +28,9 @@ from itertools import chain
 
 import msgspec
 
-from tempmail.extract.codes import MAX_CODES, find_codes
+from tempmail.extract.codes import CODE_SCAN, MAX_CODES, find_codes
 from tempmail.extract.links import MAX_LINKS, Link, collect_links
-from tempmail.mailtext import MAX_LINK_TEXT, bare_links, read_html
+from tempmail.mailtext import MAX_LINK_TEXT, bare_links, html_view
 
 # The limits callers see in results are part of the interface, wherever they are enforced.
 __all__ = ["MAX_CODES", "MAX_LINKS", "MAX_LINK_TEXT", "MAX_SCAN", "Extracted", "Link", "extract"]
@@ -48,7 +48,8 @@ class Extracted(msgspec.Struct, frozen=True):
 def extract(subject: str, text: str, html: str) -> Extracted:
     """Find one-time codes and links in a message's subject, text part and HTML part."""
     subject, text, markup = _bounded(subject), _bounded(text), _bounded(html)
-    visible, html_links = read_html(markup)
+    # Codes are looked for only in the first `CODE_SCAN` characters of the visible text.
+    visible, html_links = html_view(markup, CODE_SCAN)
     codes = find_codes(subject, [text, visible], markup)
     # A chain, not a list: collecting stops early in a mail with hundreds of links.
     links = collect_links(chain(html_links, bare_links(text)), subject, codes)

@@ -30,6 +30,9 @@ OPENING = 400
 # links after them are listed as plain links. A verification mail's link comes among its
 # first: after a view-in-browser link, a logo and a navigation bar at most.
 MAX_JUDGED = 20
+# A mail asks to open one link (every labelled mail under tests/fixtures has at most one):
+# once this many are found, the rest are listed as plain links, unjudged.
+MAX_VERIFICATION = 3
 # How much of the clause, and of the paragraph, before a link is read.
 _CLAUSE = 100
 _WINDOW = 200
@@ -170,7 +173,8 @@ def collect_links(
     firsts: dict[int, RawLink] = {}
     judged = 0
     for count, occurrence in enumerate(occurrences):
-        if count >= MAX_RAW_LINKS or (judged >= MAX_JUDGED and len(texts) >= MAX_LINKS):
+        done = judged >= MAX_JUDGED or len(passed) >= MAX_VERIFICATION
+        if count >= MAX_RAW_LINKS or (done and len(texts) >= MAX_LINKS):
             break
         # The same address written percent-encoded in one part and plainly in the other
         # ("Sp%C3%A9cial:..." and "Spécial:..."), or with "&amp;" in a text part that a
@@ -185,7 +189,7 @@ def collect_links(
             shown[url] = occurrence.url
         if not texts.get(url):
             texts[url] = occurrence.text
-        if url not in passed and judged < MAX_JUDGED:
+        if url not in passed and judged < MAX_JUDGED and len(passed) < MAX_VERIFICATION:
             judged += 1
             judged_links.setdefault(url, occurrence)
             if _is_verification(occurrence, values):
