@@ -164,12 +164,12 @@ SPECS = {
                               "django-organizations: reminder"}),
     ),
     "unseen9": Spec(
-        mails=320, projects=5, languages=18, codes=28, links=175, negatives=115,
-        # jwt-email-auth's login code only: no other project here mails a code to type.
-        code_projects=1, link_projects=4, negative_projects=2,
+        mails=355, projects=6, languages=18, codes=40, links=195, negatives=125,
+        # jwt-email-auth's 6-digit login code and sydent's 32-character e-mail token.
+        code_projects=2, link_projects=5, negative_projects=3,
         scripts=("Cyrillic", "kana", "Han", "Arabic", "Hangul"),
-        code_shape=r"\d{6}",
-        code_kinds=(r"\d{6}",),
+        code_shape=r"\d{6}|[A-Za-z0-9]{32}",
+        code_kinds=(r"\d{6}", r"[A-Za-z0-9]{32}"),
         link_shapes={
             "pretalx": r"https://\S+/(orga/(event/[\w-]+/)?reset/[A-Za-z0-9]{32}|"
             r"[\w-]+/(reset|invite)/[A-Za-z0-9]{32}|orga/invitation/[a-z0-9]{32})",
@@ -179,11 +179,13 @@ SPECS = {
             # As shipped: the demo frontend's address, and a different path in each part.
             "django-rest-authemail": r"http://127\.0\.0\.1:8000/(signupverify\.html|signup/verify|"
             r"password/reset(/verify)?|email/change/verify)/\?code=[0-9a-f]{40}",
+            "matrix-sydent": r"https://\S+/_matrix/identity/api/v1/validate/email/submitToken"
+            r"\?token=[A-Za-z0-9]{32}&client_secret=[A-Za-z0-9]{32}&sid=\d+(&nextLink=\S+)?",
         },
         http_kinds=frozenset({"django-rest-authemail: signup_email",
                               "django-rest-authemail: password_reset_email",
                               "django-rest-authemail: email_change_confirm_new_email"}),
-        # pretalx, loopback and django-rest-authemail send text and HTML, the others text.
+        # pretalx, loopback, django-rest-authemail and sydent send text and HTML, the others text.
         html_only=False,
     ),
 }  # fmt: skip
