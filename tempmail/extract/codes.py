@@ -77,6 +77,11 @@ _COMMAND_KEY = 2.5
 # Found from its colon (re skips to the next ":" quickly), the label read back to its line's start.
 _LABEL_VALUE = re.compile(r":[ \t]*+([A-Za-z0-9_-]{6,80}+)[ \t\r]*+$", re.MULTILINE)
 _LABELLED_KEY = 1.0
+# A link's parameter value ("...?token=PzvnHkLy6ME8...&sid=...") that the text also shows
+# outside any link ("If your client requires a code, the code is PzvnHkLy6ME8..."): the same
+# one-use value, offered to type. Found from the "=" (re skips to the next one at once).
+_PARAMETER_VALUE = re.compile(r"=([A-Za-z0-9_-]{10,80}+)(?![A-Za-z0-9_-])")
+MAX_VALUES = 8
 _VOWELS = frozenset("AEIOUY")
 _AROUND = " \t\r\n[](){}<>\"'*_.:|-"
 _LEADING_LETTERS = re.compile(r"[A-Z]*+")
@@ -104,6 +109,8 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
     lonely: set[str] = set()
     # Codes that are all a body says (a text part that is nothing but "GYTEV9").
     whole: set[str] = set()
+    bodies = list(bodies)
+    values = _link_values([*bodies, markup])
     for index, text in enumerate([subject, *bodies]):
         if not text:
             continue
@@ -112,14 +119,18 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
         if len(lowered) != len(prepared):
             lowered = prepared
         candidates = list(islice(_candidates(prepared), MAX_CANDIDATES))
+        keys = []
         if index and "\n" in prepared:
             keys = list(islice(_key_candidates(prepared, text, markup), MAX_KEYS))
             keys += islice(_label_candidates(prepared, text, markup), MAX_KEYS)
-            if keys:
-                # A key read with its label replaces the token found at the same place.
-                taken = {key.start for key in keys}
-                candidates = [c for c in candidates if c.start not in taken]
-                candidates = sorted([*candidates, *keys], key=lambda c: c.start)
+        if index:
+            keys += _shown_values(prepared, values)
+        if keys:
+            # A key read with its label replaces the token found at the same place.
+            taken = {key.start for key in keys}
+            keys = list({key.start: key for key in keys}.values())
+            candidates = [c for c in candidates if c.start not in taken]
+            candidates = sorted([*candidates, *keys], key=lambda c: c.start)
         if not candidates:
             continue
         # Words are read once, over the stretch the candidates' surroundings cover.
@@ -237,6 +248,43 @@ def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candid
         carried = _carries(original, value) or _carries(markup, value)
         shape = _LABELLED_KEY + (_CARRIED_KEY if carried else 0.0)
         yield _Candidate(value, match.start(1), match.end(1), shape)
+
+
+def _link_values(texts: Iterable[str]) -> list[str]:
+    """Random-looking parameter values of the links in the texts (letters with digits, or
+    mixed case; a number of 16 digits or more), at most `MAX_VALUES`."""
+    values: dict[str, None] = {}
+    for text in texts:
+        if "=" not in text:
+            continue
+        for match in _PARAMETER_VALUE.finditer(text):
+            value = match.group(1)
+            core = value.replace("-", "").replace("_", "")
+            if core.isdigit() if len(core) < 16 else False:
+                continue
+            if core.isalpha() and (core.islower() or core.isupper()):
+                continue
+            values[value] = None
+            if len(values) >= MAX_VALUES:
+                return list(values)
+    return list(values)
+
+
+def _shown_values(text: str, values: list[str]) -> Iterator[_Candidate]:
+    """Link parameter values that the text (its links masked) shows as a word of its own."""
+    for value in values:
+        if _shape(value) is not None:
+            continue  # a code-shaped value is found and scored as the code it is
+        at = text.find(value)
+        while at >= 0:
+            end = at + len(value)
+            # After "=" or "/" it is a link's own, on a line a mailer wrapped ("...example/
+            # accounts/?code=<value>"), which the URL mask did not reach.
+            before = text[at - 1] if at else " "
+            if not (before.isalnum() or before in "=/?&#%" or text[end : end + 1].isalnum()):
+                yield _Candidate(value, at, end, _CARRIED_KEY)
+                break
+            at = text.find(value, end)
 
 
 def _carries(text: str, key: str) -> bool:

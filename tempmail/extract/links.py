@@ -129,7 +129,9 @@ _SUBJECT_WORDS = Vocabulary.build(
 )
 # Only the verify / confirm / activate words, for links in notices.
 _CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
-_NOTICE_WORDS = Vocabulary.build((), wording.NOTICE_TERMS, ())
+_NOTICE_WORDS = Vocabulary.build(
+    (), wording.NOTICE_TERMS, (), others={"modal": wording.NOTICE_MODAL_TERMS}
+)
 _ASSETS = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".svg", ".css", ".js", ".ico")
 
 

@@ -226,6 +226,8 @@ LINK_RESET_TERMS = (
     "ресет", "endurstill", "berrezarri", "ailosod", "rivendos", "पुनः सेट", "রিসেট",
     "மீட்டமை", "重新設定", "重新设置", "重新設置", "khôi phục", "pulihkan",
     "setel ulang", "tetapkan semula", "weka upya", "新密碼", "nova lozinka", "nova palavra-passe",
+    # Setting a password, where the noun is also the one for an account's settings page.
+    "nastavení hesla", "nastavení nového hesla", "nastavenie hesla", "nastavenie nového hesla",
 )  # fmt: skip
 LINK_HINT_TERMS = (
     "sign in", "sign-in", "log in", "login", "log me in", "continue", "anmelden",
@@ -542,6 +544,23 @@ NOTICE_TERMS = (
     "सक्रिय हो गया", "已激活", "已启用", "已啟用", "已验证", "已驗證", "已确认", "已確認",
     "有効化されました", "有効になりました", "確認されました", "登録が完了", "활성화되었습니다",
     "인증되었습니다", "확인되었습니다",
+)  # fmt: skip
+# A change that can be made is none that was made: "Su clave puede ser cambiada siguiendo el
+# siguiente enlace" asks the reader to change it. Matched over the participles above, as the
+# longer term that starts first.
+NOTICE_MODAL_TERMS = (
+    "can be changed", "can be reset", "may be changed", "can be updated",
+    "kann geändert", "können geändert", "kann zurückgesetzt", "können zurückgesetzt",
+    "peut être changé", "peut être modifié", "pourra être changé", "pourra être modifié",
+    "peut être réinitialisé", "puede ser cambiad", "pueden ser cambiad", "podrá ser cambiad",
+    "puede ser modificad", "puede ser restablecid", "puede cambiar", "pode ser alterad",
+    "pode ser modificad", "pode ser redefinid", "poderá ser alterad", "può essere cambiat",
+    "può essere modificat", "può essere reimpostat", "potrà essere cambiat",
+    "kan worden gewijzigd", "kan gewijzigd", "może zostać zmienion", "może być zmienion",
+    "pot ser canviad", "poate fi schimbat", "poate fi modificat", "kan ändras", "kan ændres",
+    "kan endres", "může být změněn", "môže byť zmenen", "može biti promijenjen",
+    "može biti promenjen", "может быть изменен", "может быть изменён", "може бути змінен",
+    "değiştirilebilir", "voidaan vaihtaa", "megváltoztatható", "μπορεί να αλλάξει",
 )  # fmt: skip
 # A link whose whole text names a social network or a messenger is a profile link.
 SOCIAL_ANCHORS = frozenset({
