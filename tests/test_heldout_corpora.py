@@ -188,6 +188,25 @@ SPECS = {
         # pretalx, loopback, django-rest-authemail and sydent send text and HTML, the others text.
         html_only=False,
     ),
+    "unseen10": Spec(
+        mails=330, projects=5, languages=10, codes=28, links=170, negatives=125,
+        # Cognito only: its 6-digit verification codes and a temporary password.
+        code_projects=1, link_projects=5, negative_projects=4,
+        scripts=("Cyrillic",),
+        code_shape=r"\d{6}|[\w!#$%&*+=?@^-]{12}",
+        code_kinds=(r"\d{6}", r"(?=.*[a-z])(?=.*[A-Z])(?=.*\d)\S{12}"),
+        link_shapes={
+            "sentry": r"https://\S+/(account/(confirm-email|recover/confirm)/\d+/[0-9A-Za-z]{32}"
+            r"|accept/\d+/[0-9a-f]{64}|account/user-confirm/[0-9A-Za-z]{32})/",
+            "wger": r"https://\S+/(email/[\w-]+-[0-9a-z]+-[0-9a-f]{40}"
+            r"|[a-z]{2}/user/password/reset/check/[\w-]+/[0-9a-z]+-[0-9a-f]{32})",
+            "mayan-edms": r"https://\S+/authentication/password/reset/confirm/[\w-]+/"
+            r"[0-9a-z]+-[0-9a-f]{32}/",
+            "aws-cdk-lib": r"https://[\w-]+\.auth\.[\w-]+\.amazoncognito\.com/confirmUser\?"
+            r"client_id=[0-9a-z]{26}&user_name=\S+&confirmation_code=\d{6}",
+            "unleash-server": r"https://\S+/(reset-password|new-user)\?token=\$2b\$10\$[./\w]{53}",
+        },
+    ),
 }  # fmt: skip
 
 
