@@ -24,6 +24,7 @@ from tempmail.extract.codecontext import (
     names_code,
     shown_large,
 )
+from tempmail.extract.wording import TECHNICAL_NAMES
 from tempmail.mailtext import mask_urls
 from tempmail.reading.normalize import normalize
 
@@ -75,7 +76,16 @@ _COMMAND_KEY = 2.5
 # A value after a label that names it ("Verification Token: oAhbzxG0", "Code: x7Kp-2qZ"): random
 # letters and digits (mixed case, or letters with digits), as a URL-safe token is written.
 # Found from its colon (re skips to the next ":" quickly), the label read back to its line's start.
-_LABEL_VALUE = re.compile(r":[ \t]*+([A-Za-z0-9_-]{6,80}+)[ \t\r]*+$", re.MULTILINE)
+# A generated password has symbols too ("4ApG9bJ+emb4", "o@p1aNHx6o8s"): the ones password
+# generators draw from, less those that end a sentence or a URL.
+_VALUE = r"([A-Za-z0-9!#$%&*+=?@^_~-]{6,80}+)"
+_LABEL_VALUE = re.compile(r":[ \t]*+" + _VALUE + r"[ \t\r]*+$", re.MULTILINE)
+# The same value stated in a sentence that ends with it: "Your temporary password is
+# 4ApG9bJ+emb4" (Cognito's invitation), "the code is PzvnHkLy..." (Sydent).
+_STATED_VALUE = re.compile(
+    r" (?:is|lautet|ist|est|es|é|è|är|er|on|jest|je) " + _VALUE + r"[.!]?[ \t\r]*+$", re.MULTILINE
+)
+_SYMBOLS = str.maketrans("", "", "!#$%&*+=?@^_~-")
 _LABELLED_KEY = 1.0
 # A link's parameter value ("...?token=PzvnHkLy6ME8...&sid=...") that the text also shows
 # outside any link ("If your client requires a code, the code is PzvnHkLy6ME8..."): the same
@@ -120,16 +130,19 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
             lowered = prepared
         candidates = list(islice(_candidates(prepared), MAX_CANDIDATES))
         keys = []
-        if index and "\n" in prepared:
-            keys = list(islice(_key_candidates(prepared, text, markup), MAX_KEYS))
-            keys += islice(_label_candidates(prepared, text, markup), MAX_KEYS)
         if index:
+            if "\n" in prepared:
+                keys = list(islice(_key_candidates(prepared, text, markup), MAX_KEYS))
+            # A label and its value may be all an HTML part's one line says.
+            keys += islice(_label_candidates(prepared, text, markup), MAX_KEYS)
             keys += _shown_values(prepared, values)
         if keys:
-            # A key read with its label replaces the token found at the same place.
-            taken = {key.start for key in keys}
+            # A key read with its label replaces the tokens found inside it ("8C7G" of
+            # "jvaYT7P-8C7G").
             keys = list({key.start: key for key in keys}.values())
-            candidates = [c for c in candidates if c.start not in taken]
+            candidates = [
+                c for c in candidates if not any(k.start <= c.start < k.end for k in keys)
+            ]
             candidates = sorted([*candidates, *keys], key=lambda c: c.start)
         if not candidates:
             continue
@@ -230,24 +243,31 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
 
 
 def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
-    """Random-looking values after a label's colon at the end of a line whose label is a code
-    word ("Verification Token", "Code"), that no other shape takes; worth more when a link of
-    the mail carries the same value."""
-    for match in _LABEL_VALUE.finditer(text):
-        colon = match.start()
-        label = text[text.rfind("\n", max(0, colon - 41), colon) + 1 : colon].strip(" \t")
-        if not 2 <= len(label) <= 40 or ":" in label:
-            continue
-        value = match.group(1)
-        core = value.replace("-", "").replace("_", "")
-        if not core or core.isdigit() or not names_code(label):
-            continue
-        mixed = not core.islower() and not core.isupper()
-        if not (mixed or not core.isalpha()) or is_word(text, core):
-            continue
-        carried = _carries(original, value) or _carries(markup, value)
-        shape = _LABELLED_KEY + (_CARRIED_KEY if carried else 0.0)
-        yield _Candidate(value, match.start(1), match.end(1), shape)
+    """Random-looking values at the end of a line, after a label's colon or stated in a
+    sentence ("... is <value>"), whose label is a code word ("Verification Token", "Your
+    temporary password"), that no other shape takes; worth more when a link of the mail
+    carries the same value."""
+    for pattern in (_LABEL_VALUE, _STATED_VALUE):
+        for match in pattern.finditer(text):
+            at = match.start()
+            line = text.rfind("\n", max(0, at - 41), at) + 1
+            if pattern is _STATED_VALUE:
+                # The sentence's own last words: "Hello, you are invited! Your password is
+                # ...", "Your username is kim and temporary password is ...".
+                line = max(line, at - 40, *(text.rfind(mark, line, at) + 1 for mark in ".!?"))
+            label = text[line:at].strip(" \t")
+            if not 2 <= len(label) <= 40 or ":" in label:
+                continue
+            value = match.group(1)
+            core = value.translate(_SYMBOLS)
+            if not core or core.isdigit():
+                continue
+            mixed = not core.islower() and not core.isupper()
+            if not (mixed or not core.isalpha()) or is_word(text, core) or not names_code(label):
+                continue
+            carried = _carries(original, value) or _carries(markup, value)
+            shape = _LABELLED_KEY + (_CARRIED_KEY if carried else 0.0)
+            yield _Candidate(value, match.start(1), match.end(1), shape)
 
 
 def _link_values(texts: Iterable[str]) -> list[str]:
@@ -313,6 +333,8 @@ def _run_candidates(run: list[re.Match[str]]) -> Iterator[_Candidate]:
 
 def _shape(token: str) -> tuple[str, float] | None:
     """The code a token stands for and how code-like its shape is, or None for no code."""
+    if token.upper() in TECHNICAL_NAMES:
+        return None
     parts = token.split("-")
     joined = "".join(parts)
     if joined.isalpha():

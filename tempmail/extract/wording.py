@@ -37,6 +37,13 @@ CODE_TERMS = (
     "コード", "認証", "ワンタイム", "パスコード", "暗証番号", "確認番号", "トークン",
     "인증", "코드", "일회용", "보안",
     "код", "одноразов", "проверочн",
+    # A generated password mailed to type once ("Your temporary password is 4ApG9bJ+emb4").
+    "temporary password", "temporäres passwort", "vorläufiges passwort", "mot de passe temporaire",
+    "contraseña temporal", "senha temporária", "password temporanea", "tijdelijk wachtwoord",
+    "tymczasowe hasło", "временный пароль", "тимчасовий пароль", "geçici şifre",
+    "geçici parola", "tillfälligt lösenord", "midlertidig adgangskode", "midlertidig passord",
+    "väliaikainen salasana", "dočasné heslo", "ideiglenes jelszó", "parolă temporară",
+    "临时密码", "臨時密碼", "一時パスワード", "仮パスワード", "임시 비밀번호",
 )  # fmt: skip
 CODE_WORDS = ("otp", "pin", "tan", "2fa", "mfa", "mã")
 # Verbs that ask the reader to type something in ("Enter 482913 in the app"): hints, whole
@@ -131,6 +138,17 @@ NOT_CODE_WORDS = (
     "id", "ref", "tel", "nr", "st", "rd", "ave", "rue", "av", "bd", "cep", "cpf", "cnpj",
     "plz", "vat", "sku", "qty", "fax", "call", "case", "item", "ул", "дом", "тел",
 )  # fmt: skip
+# Names of standards, protocols and formats written as a word and a number ("authenticated
+# by SAML2", "SHA256 fingerprint", "FIDO2 key"): code-shaped, never a code.
+TECHNICAL_NAMES = frozenset({
+    "SAML2", "OAUTH2", "OAUTH1", "OIDC1", "FIDO2", "FIDO", "U2F", "X509", "SHA1", "SHA2",
+    "SHA256", "SHA384", "SHA512", "SHA3", "MD5", "AES128", "AES256", "RSA2048", "RSA4096",
+    "ED25519", "P256", "IPV4", "IPV6", "HTTP2", "HTTP3", "TLS12", "TLS13", "SSLV3", "UTF8",
+    "UTF16", "BASE64", "BASE32", "HOTP", "TOTP", "MP3", "MP4", "H264", "H265", "WEBP",
+    "IMAP4", "POP3", "SMTP", "DKIM", "ARC", "OPENPGP", "PKCS12", "PKCS7", "PBKDF2",
+    "BCRYPT", "ARGON2", "SCRYPT", "CVE", "ISO27001", "SOC2", "GDPR", "HIPAA", "PCI",
+    "WIN10", "WIN11", "IOS17", "IOS18", "COVID19", "4G", "5G", "LTE", "1080P", "4K",
+})  # fmt: skip
 
 # Link anchor texts and URLs that mean "verify, confirm, activate, reset, sign in by magic link".
 LINK_TERMS = (
@@ -182,6 +200,22 @@ LINK_TERMS = (
     "fuldfør registreringen", "fullfør registreringen", "viimeistele rekisteröity",
     "dokončit registraci", "dokončete registraci", "hoàn tất đăng ký", "selesaikan pendaftaran",
     "إكمال التسجيل", "لإكمال التسجيل", "להשלמת ההרשמה", "ολοκληρώστε την εγγραφή",
+    # An invitation's one action: joining the team, which sets up the account.
+    "join your team", "join the team", "join your teammates", "join your organization",
+    "join the organization", "join your organisation", "join the organisation",
+    "join your workspace", "join the workspace", "accept invitation", "accept the invitation",
+    "accept your invitation", "accept invite", "accept the invite", "einladung annehmen",
+    "einladung akzeptieren", "dem team beitreten", "team beitreten", "accepter l'invitation",
+    "rejoindre l'équipe", "rejoindre votre équipe", "aceptar la invitación",
+    "aceptar invitación", "unirse al equipo", "únete a tu equipo", "aceitar o convite",
+    "aceitar convite", "juntar-se à equipe", "accetta l'invito", "accettare l'invito",
+    "unisciti al team", "uitnodiging accepteren", "uitnodiging aannemen",
+    "zaakceptuj zaproszenie", "przyjmij zaproszenie", "dołącz do zespołu",
+    "принять приглашение", "присоединиться к команде", "прийняти запрошення",
+    "приєднатися до команди", "daveti kabul et", "ekibe katıl", "acceptera inbjudan",
+    "accepter invitationen", "godta invitasjonen", "hyväksy kutsu", "přijmout pozvánku",
+    "elfogadom a meghívást", "meghívás elfogadása", "接受邀请", "加入团队", "接受邀請",
+    "加入團隊", "招待を承諾", "招待を受け入れ", "チームに参加", "초대 수락", "팀에 참여",
 )  # fmt: skip
 # Links that reset or set a password: verification links, except in a mail that says the
 # password was already changed or the account already exists (`NOTICE_TERMS`).

@@ -116,6 +116,19 @@ def notice_links(size: int) -> bytes:
     )
 
 
+def stated_values(size: int) -> bytes:
+    """Values stated at sentences' ends and carried by links, on one line and on many (the
+    stated-value, labelled-value and shown-link-value paths)."""
+    return _html(
+        _repeat(
+            b"<p>Your temporary password is is is Xk4#pQ9mZr2w. The code is PzvnHkLy6ME8igl6 "
+            b'<a href="https://s.example/v?token=PzvnHkLy6ME8igl6&amp;k=Qm3xT9vLp2Rs7Kd4">'
+            b"Code: Qm3xT9vLp2Rs7Kd4</a> is Qm3xT9vLp2Rs7Kd4</p>",
+            size,
+        )
+    )
+
+
 def combining_marks(size: int) -> bytes:
     """One letter and a run of combining marks in descending class order (quadratic reordering)."""
     return _text(b"code a" + "\u0301\u0316".encode() * (size // 4), b"utf-8")
@@ -222,6 +235,7 @@ STAGES: dict[str, Callable[[int], bytes]] = {
     "many_urls": many_urls,
     "key_lines": key_lines,
     "notice_links": notice_links,
+    "stated_values": stated_values,
     "combining_marks": combining_marks,
     "digit_groups": digit_groups,
     "long_line": long_line,
