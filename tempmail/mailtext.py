@@ -47,6 +47,7 @@ _SPLIT = re.compile(r"<(/?[A-Za-z][A-Za-z0-9]*+|[!?])([^<>]*+)>")
 _HIDDEN_START = re.compile(
     r"<(?:!--|({})(?![A-Za-z0-9])[^<>]*+>)".format("(?i:" + "|".join(_HIDDEN_TAGS) + ")")
 )
+_HIDDEN_OPENERS = ("<!--", *(f"<{name}" for name in _HIDDEN_TAGS))
 _HIDDEN_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _HIDDEN_TAGS}
 _ATTRIBUTE = re.compile(r"""(?i)\b(href|alt)\s*+=\s*+(?:"([^"]*+)"|'([^']*+)'|([^\s"'>]++))""")
 # What each tag leaves in the text: a block mark for blocks, a space for cells, else nothing.
@@ -172,18 +173,18 @@ class _Page:
         self.raw = "".join(self.joined)
 
     def visible(self, shown: int | None = None) -> str:
-        """The visible text, or at least its first `shown` characters: whitespace is
-        collapsed in a stretch of `raw` twice as long as needed, and a longer one if that
+        """The visible text, or its first `shown` characters: whitespace is collapsed in a
+        stretch of `raw` a quarter longer than needed, and in one three times as long if that
         was not enough (markup indented deep is mostly whitespace)."""
         raw = self.raw
         if shown is not None:
-            stretch = 2 * shown
+            stretch = shown + shown // 4
             while stretch < len(raw):
                 text = _collapse_lines(raw[:stretch])
                 # Past `shown` characters, a prefix of `raw` reads as the whole does.
                 if len(text) > shown:
                     return text[:shown]
-                stretch *= 4
+                stretch *= 3
         return _collapse_lines(raw)
 
     def links(self) -> Iterator[RawLink]:
@@ -205,9 +206,21 @@ def _collapse_lines(raw: str) -> str:
 
 def _shown_segments(markup: str) -> Iterator[str]:
     """The markup less its comments and hidden elements (style sheets, scripts...)."""
+    # Where each kind of hidden start may next be is found by `str.find` in the lower-cased
+    # markup, and looked for again only once passed (each find runs over the markup once):
+    # the pattern alone, tried at every "<", cost as much as cutting the markup at its tags.
+    lowered = markup.lower()
+    nexts = {opener: lowered.find(opener) for opener in _HIDDEN_OPENERS}
+    if len(lowered) != len(markup):
+        # A letter whose lower case is longer: offsets differ, and the pattern looks at every "<".
+        lowered, nexts = markup, {"<": 0}
     position = 0
     while True:
-        match = _HIDDEN_START.search(markup, position)
+        for opener, at in nexts.items():
+            if 0 <= at < position:
+                nexts[opener] = lowered.find(opener, position)
+        first = min((at for at in nexts.values() if at >= 0), default=-1)
+        match = None if first < 0 else _HIDDEN_START.search(markup, max(first, position))
         if match is None:
             yield markup[position:]
             return

@@ -277,7 +277,7 @@ def _link_values(texts: Iterable[str]) -> list[str]:
     for text in texts:
         if "=" not in text:
             continue
-        for match in _PARAMETER_VALUE.finditer(text):
+        for match in islice(_PARAMETER_VALUE.finditer(text), MAX_VALUES * 8):
             value = match.group(1)
             core = value.replace("-", "").replace("_", "")
             if core.isdigit() if len(core) < 16 else False:
