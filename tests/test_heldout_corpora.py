@@ -188,6 +188,24 @@ SPECS = {
         # pretalx, loopback, django-rest-authemail and sydent send text and HTML, the others text.
         html_only=False,
     ),
+    "unseen11": Spec(
+        mails=340, projects=4, languages=15, codes=95, links=100, negatives=140,
+        # zou's 6-digit HOTP; calibreweb's generated password (4 classes, 8-12 characters);
+        # django-shop's preset password (make_random_password, 8 characters).
+        code_projects=3, link_projects=3, negative_projects=3,
+        scripts=("Cyrillic", "kana", "Han", "Arabic", "Hangul"),
+        code_shape=r"\d{6}|[A-Za-z0-9!@#$%&*()?]{8,12}",
+        code_kinds=(r"\d{6}", r"(?=.*[!@#$%&*()?])[A-Za-z0-9!@#$%&*()?]{8,12}",
+                    r"[a-hjkmnp-zA-HJ-NP-Z2-9]{8}"),
+        link_shapes={
+            "zou": r"https://\S+/reset-change-password\?email=[\w.%+-]+&token=[A-Z0-9]{64}(&type=new)?",
+            "ihatemoney": r"https://\S+/([\w-]+/join/[\w-]+\.[\w-]+|"
+            r"reset-password\?token=[\w-]+\.[\w-]+\.[\w-]+)",
+            "django-shop": r"https://\S+/password-reset-confirm/[\w-]+/[0-9a-z]+-[0-9a-f]{20}",
+        },
+        # zou and django-shop send text and HTML, calibreweb and ihatemoney text only.
+        html_only=False,
+    ),
 }  # fmt: skip
 
 
