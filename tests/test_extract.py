@@ -372,10 +372,22 @@ LATER_FLOORS = {
 #   a sentence's end after a code word, symbols allowed; "temporary password" in 25
 #   languages; names of standards are no codes; joining a team or accepting an invitation
 #   is a link's action): 1.00.
+# - unseen11 (Zou, Calibre-Web, I Hate Money, django-SHOP; 360 mails), measured blind at
+#   44261ce (the extractor of 74beb84): codes P 1.00 R 0.314 (102 codes: Calibre-Web's and
+#   django-SHOP's mailed passwords, "Password: a)0Ro$?6R)" in a credentials block and "with
+#   password YxYW4GuD"), links P 1.00 R 0.807 (109 links: I Hate Money's invitations to sign
+#   in, under subjects in 14 languages). Unleash, also rendered there (P 0.909 R 0.909), was
+#   dropped before any study: unseen10 has it. Then fixed (a password labelled after a user
+#   name's line, or right after its word, symbols allowed; a mixed-case value is no word for
+#   being written as itself; an invitation in the subject or the opening asks for the sole
+#   one-use link its clause names signing in by): 1.00.
 @pytest.mark.parametrize(
     "corpus",
-    ["unseen3", "unseen4", "unseen5", "unseen6", "unseen7", "unseen8", "unseen9", "unseen10"],
-)
+    [
+        "unseen3", "unseen4", "unseen5", "unseen6", "unseen7", "unseen8", "unseen9", "unseen10",
+        "unseen11",
+    ],
+)  # fmt: skip
 def test_later_corpora_precision_and_recall(corpus: str) -> None:
     mails = load_mails(Path(__file__).parent / "fixtures" / corpus / "heldout")
     assert len(mails) >= (400 if corpus == "unseen3" else 200)
@@ -1781,3 +1793,49 @@ def test_names_of_standards_are_no_codes(text: str, expected: list[str]) -> None
 )
 def test_a_temporary_password_stated_in_a_sentence(html: str, expected: list[str]) -> None:
     assert codes_in("", "Invite to join our app!", f"<p>{html}</p>") == expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        # From unseen11 (Calibre-Web): a generated password with symbols in a credentials
+        # block, under a subject that says nothing of it (here in Arabic).
+        (
+            "ابدأ مع Calibre-Web",
+            "Hi kim!\r\nPlease log in using the following information:\r\nUsername: kim\r\n"
+            "Password: a)0Ro$?6R)\r\nDon't forget to change your password after your first login.",
+            ["a)0Ro$?6R)"],
+        ),
+        # A mixed-case value is no word for being written as itself ("Yw4w2i3!").
+        ("Welcome", "Benutzername: kim\nPasswort: Yw4w2i3!\n", ["Yw4w2i3!"]),
+        # From unseen11 (django-SHOP): a password right after its word, in a sentence.
+        (
+            "Password set on Acme Shop",
+            "In the future, please use username kim@example.org with password YxYW4GuD to sign\n"
+            "into https://shop.example.org/.",
+            ["YxYW4GuD"],
+        ),
+        # Masked, or a word: no password to type.
+        ("Welcome", "Username: kim\nPassword: ********\n", []),
+        ("Welcome", "Username: kim\nPassword: the one you chose\n", []),
+    ],
+)
+def test_a_mailed_password_is_a_code_to_type(subject: str, text: str, expected: list[str]) -> None:
+    assert codes_in(text, subject) == expected
+
+
+def test_an_invitation_said_in_the_body_asks_for_its_sign_in_link() -> None:
+    # From unseen11 (I Hate Money): the invitation's sign-in link, under a subject in a
+    # language the body is not in.
+    url = "https://money.example.org/coloc/join/WyJjb2xvYyJd.VDqNkouVgolGfjLNqvczDX7dyXU"
+    text = (
+        "Hi,\n\nSomeone using the email address kim@example.org invited you to share your "
+        f'expenses for "Coloc".\n\nYou can log in using this link: {url}.\n\nOnce logged-in, '
+        "you can use the following link which is easier to remember: "
+        "https://money.example.org/coloc/\n"
+    )
+    expected = {url: True, "https://money.example.org/coloc/": False}
+    assert flags("Gonbidatu zaituzte gastuak partekatzera Coloc proiektuan", text) == expected
+    # Not invited: a sign-in link in a report is no link to wait for.
+    report = text.replace("invited you to share your", "shared the")
+    assert flags("Coloc: weekly report", report) == dict.fromkeys(expected, False)

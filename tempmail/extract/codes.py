@@ -24,7 +24,7 @@ from tempmail.extract.codecontext import (
     names_code,
     shown_large,
 )
-from tempmail.extract.wording import TECHNICAL_NAMES
+from tempmail.extract.wording import PASSWORD_TERMS, TECHNICAL_NAMES, USER_LABELS
 from tempmail.mailtext import mask_urls
 from tempmail.reading.normalize import normalize
 
@@ -78,14 +78,21 @@ _COMMAND_KEY = 2.5
 # Found from its colon (re skips to the next ":" quickly), the label read back to its line's start.
 # A generated password has symbols too ("4ApG9bJ+emb4", "o@p1aNHx6o8s"): the ones password
 # generators draw from, less those that end a sentence or a URL.
-_VALUE = r"([A-Za-z0-9!#$%&*+=?@^_~-]{6,80}+)"
+_VALUE = r"([A-Za-z0-9!#$%&*()+=?@^_~-]{6,80}+)"
 _LABEL_VALUE = re.compile(r":[ \t]*+" + _VALUE + r"[ \t\r]*+$", re.MULTILINE)
 # The same value stated in a sentence that ends with it: "Your temporary password is
 # 4ApG9bJ+emb4" (Cognito's invitation), "the code is PzvnHkLy..." (Sydent).
 _STATED_VALUE = re.compile(
     r" (?:is|lautet|ist|est|es|é|è|är|er|on|jest|je) " + _VALUE + r"[.!]?[ \t\r]*+$", re.MULTILINE
 )
-_SYMBOLS = str.maketrans("", "", "!#$%&*+=?@^_~-")
+_SYMBOLS = str.maketrans("", "", "!#$%&*()+=?@^_~-")
+# A value right after a password word, in a sentence ("use username kim with password
+# YxYW4GuD to sign in", django-SHOP).
+_PASSWORD_VALUE = re.compile(
+    "(?i:" + "|".join(map(re.escape, PASSWORD_TERMS)) + r")[ \t]++" + _VALUE + r"(?=[\s.,;!?]|$)"
+)
+# What a credentials block adds: a password labelled on the line after a user name's label.
+_CREDENTIALS = 1.0
 _LABELLED_KEY = 1.0
 # A link's parameter value ("...?token=PzvnHkLy6ME8...&sid=...") that the text also shows
 # outside any link ("If your client requires a code, the code is PzvnHkLy6ME8..."): the same
@@ -103,6 +110,9 @@ class _Candidate:
     start: int
     end: int
     shape: float
+    # Read with its label ("Password: ...", "... password is ..."): vouched for as a code
+    # alone on its line is.
+    labelled: bool = False
 
 
 def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[str]:
@@ -245,13 +255,18 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
 def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
     """Random-looking values at the end of a line, after a label's colon or stated in a
     sentence ("... is <value>"), whose label is a code word ("Verification Token", "Your
-    temporary password"), that no other shape takes; worth more when a link of the mail
-    carries the same value."""
-    for pattern in (_LABEL_VALUE, _STATED_VALUE):
+    temporary password"), or right after a password word ("with password YxYW4GuD"), that
+    no other shape takes; worth more when a link of the mail carries the same value, or when
+    the line before names the user (a credentials block)."""
+    lowered = text.lower()
+    patterns = [_LABEL_VALUE, _STATED_VALUE]
+    if any(term in lowered for term in PASSWORD_TERMS):
+        patterns.append(_PASSWORD_VALUE)
+    for pattern in patterns:
         for match in pattern.finditer(text):
-            at = match.start()
+            at = match.start() if pattern is not _PASSWORD_VALUE else match.start(1)
             line = text.rfind("\n", max(0, at - 41), at) + 1
-            if pattern is _STATED_VALUE:
+            if pattern is not _LABEL_VALUE:
                 # The sentence's own last words: "Hello, you are invited! Your password is
                 # ...", "Your username is kim and temporary password is ...".
                 line = max(line, at - 40, *(text.rfind(mark, line, at) + 1 for mark in ".!?"))
@@ -263,11 +278,24 @@ def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candid
             if not core or core.isdigit():
                 continue
             mixed = not core.islower() and not core.isupper()
-            if not (mixed or not core.isalpha()) or is_word(text, core) or not names_code(label):
+            if core.isalpha() and (not mixed or is_word(text, core)):
+                continue  # a word
+            if not names_code(label):
                 continue
             carried = _carries(original, value) or _carries(markup, value)
             shape = _LABELLED_KEY + (_CARRIED_KEY if carried else 0.0)
-            yield _Candidate(value, match.start(1), match.end(1), shape)
+            if pattern is _LABEL_VALUE and _after_user_label(text, line, label):
+                shape += _CREDENTIALS
+            yield _Candidate(value, match.start(1), match.end(1), shape, labelled=True)
+
+
+def _after_user_label(text: str, line: int, label: str) -> bool:
+    """Whether a password's label ("Password") follows a line labelled with a user name."""
+    if line < 2 or not any(term in label.lower() for term in PASSWORD_TERMS):
+        return False
+    previous = text[text.rfind("\n", max(0, line - 120), line - 1) + 1 : line - 1]
+    name, colon, _ = previous.partition(":")
+    return bool(colon) and name.strip(" \t*-").lower() in USER_LABELS
 
 
 def _link_values(texts: Iterable[str]) -> list[str]:
@@ -421,7 +449,7 @@ def _score(text: str, lowered: str, words: Words, candidate: _Candidate, announc
     score = candidate.shape + context_score(words, lowered, start, end)
     if alone_on_line(text, start, end):
         score += 1.5 + announced
-    elif ends_label(text, start, end):
+    elif candidate.labelled or ends_label(text, start, end):
         # The value after a label ("Password: lmbcoLmf") under a subject that speaks of it
         # ("Account password reset") is vouched for as a code shown on its own line is.
         score += 1.0 + announced

@@ -125,8 +125,12 @@ _CONTEXT_WORDS = Vocabulary.build(
 _SUBJECT_WORDS = Vocabulary.build(
     [*wording.LINK_UNDO_TERMS, *wording.LINK_ORDER_TERMS],
     [*wording.LINK_TERMS, *wording.LINK_RESET_TERMS],
-    [term for term in wording.LINK_HINT_TERMS if not term.startswith("continu")],
+    [
+        *(term for term in wording.LINK_HINT_TERMS if not term.startswith("continu")),
+        *wording.SUBJECT_INVITE_TERMS,
+    ],
 )
+_INVITE_WORDS = Vocabulary.build((), (), wording.SUBJECT_INVITE_TERMS)
 # Only the verify / confirm / activate words, for links in notices.
 _CONFIRM_WORDS = Vocabulary.build((), [*wording.LINK_TERMS, *wording.URL_TERMS], ())
 _NOTICE_WORDS = Vocabulary.build(
@@ -201,6 +205,8 @@ def collect_links(
             if passed[url] is not occurrence:
                 again.setdefault(url, []).append(occurrence)
     asks = _subject_asks(subject) if not passed and not codes else ""
+    if not asks and not passed and not codes and any(map(_invites, judged_links.values())):
+        asks = "hint"  # an invitation said in the body, under a subject in another language
     if asks:
         sole = _sole_one_use(judged_links, values, leads=asks == "hint")
         if sole is not None:
@@ -226,6 +232,11 @@ def _subject_asks(subject: str) -> str:
     if "no" in kinds or is_notice(subject):
         return ""
     return "yes" if "yes" in kinds else "hint" if "hint" in kinds else ""
+
+
+def _invites(link: RawLink) -> bool:
+    """Whether the mail's opening, before the link, says that the reader is invited."""
+    return "hint" in _INVITE_WORDS.kinds(_opening(link).lower())
 
 
 def _sole_one_use(

@@ -45,6 +45,23 @@ CODE_TERMS = (
     "väliaikainen salasana", "dočasné heslo", "ideiglenes jelszó", "parolă temporară",
     "临时密码", "臨時密碼", "一時パスワード", "仮パスワード", "임시 비밀번호",
 )  # fmt: skip
+# A password word, and the label of the line a mailed password follows (a credentials block:
+# "Username: kim" then "Password: a)0Ro$?6R)").
+PASSWORD_TERMS = (
+    "password", "passwort", "kennwort", "mot de passe", "contraseña", "senha", "palavra-passe",
+    "wachtwoord", "hasło", "пароль", "lösenord", "adgangskode", "passord", "salasana", "heslo",
+    "jelszó", "şifre", "parola", "parool", "κωδικός", "סיסמה", "كلمة المرور", "密码", "密碼",
+    "パスワード", "비밀번호", "contrasenya", "geslo", "lozinka", "лозинка",
+)  # fmt: skip
+USER_LABELS = frozenset({
+    "username", "user name", "user", "login", "e-mail", "email", "account", "benutzername",
+    "benutzer", "nom d'utilisateur", "identifiant", "utilisateur", "usuario",
+    "nombre de usuario", "utente", "nome utente", "nome de usuário", "usuário",
+    "gebruikersnaam", "nazwa użytkownika", "użytkownik", "логин", "имя пользователя",
+    "пользователь", "користувач", "ім'я користувача", "kullanıcı adı", "användarnamn",
+    "brugernavn", "brukernavn", "käyttäjätunnus", "uživatelské jméno", "felhasználónév",
+    "用户名", "使用者名稱", "帳號", "账号", "ユーザー名", "사용자 이름", "아이디",
+})  # fmt: skip
 CODE_WORDS = ("otp", "pin", "tan", "2fa", "mfa", "mã")
 # Verbs that ask the reader to type something in ("Enter 482913 in the app"): hints, whole
 # words only ("enter" is in "center").
@@ -149,6 +166,18 @@ TECHNICAL_NAMES = frozenset({
     "BCRYPT", "ARGON2", "SCRYPT", "CVE", "ISO27001", "SOC2", "GDPR", "HIPAA", "PCI",
     "WIN10", "WIN11", "IOS17", "IOS18", "COVID19", "4G", "5G", "LTE", "1080P", "4K",
 })  # fmt: skip
+
+# A subject that invites the reader ("You have been invited to share your expenses for ..."):
+# it asks for the mail's only one-use link when that link's clause names signing in.
+SUBJECT_INVITE_TERMS = (
+    "invited", "invitation", "invites you", "eingeladen", "einladung", "invité", "invitation",
+    "invitad", "invitación", "convidad", "convidou", "convite", "invitat", "invito",
+    "uitgenodigd", "uitnodiging", "zaprosz", "приглаш", "пригласил", "запрош", "davet",
+    "inbjud", "inviter", "invitasjon", "kutsu", "pozván", "pozval", "meghív", "邀请", "邀請",
+    "招待", "초대", "запросил", "הוזמנ", "הזמנה", "bjudits in", "bjöd in", "bjuder in",
+    "invitert", "دعوة", "دعاك", "دعوت", "προσκ", "lời mời", "diundang", "undangan", "आमंत्रि",
+    "誘われ", "gonbidat",
+)  # fmt: skip
 
 # Link anchor texts and URLs that mean "verify, confirm, activate, reset, sign in by magic link".
 LINK_TERMS = (
@@ -265,7 +294,7 @@ LINK_RESET_TERMS = (
 )  # fmt: skip
 LINK_HINT_TERMS = (
     "sign in", "sign-in", "log in", "login", "log me in", "continue", "anmelden",
-    "anzumelden", "einloggen", "se connecter", "connexion", "iniciar sesión", "ingresar",
+    "anzumelden", "einloggen", "se connecter", "vous connecter", "te connecter", "connexion", "iniciar sesión", "ingresar",
     "ingresá", "entrar", "acessar",
     "登录", "ログイン", "로그인", "войти",
     "accedi", "accesso", "inloggen", "aanmelden", "zaloguj", "logowan", "giriş", "увійти",
