@@ -207,6 +207,23 @@ SPECS = {
             "unleash-server": r"https://\S+/(reset-password|new-user)\?token=\$2b\$10\$[./\w]{53}",
         },
     ),
+    "unseen13": Spec(
+        mails=250, projects=5, languages=25, codes=75, links=80, negatives=85,
+        # Horde's reset password (genRandomPassword) and RT's PasswordChange (pronounceable).
+        code_projects=2, link_projects=2, negative_projects=3,
+        scripts=("Cyrillic", "Han", "kana", "Arabic"),
+        code_shape=r"[a-z]{5}\d{2}|[a-z]{6,8}",
+        code_kinds=(r"[bcdfghjklmnpqrstvwxz][aeiouy][bcdfghjklmnpqrstvwxz][aeiouy]"
+                    r"[bcdfghjklmnpqrstvwxz]\d{2}", r"[a-z]{6,8}"),
+        link_shapes={
+            "ruby-devise": r"https://\S+/(users|admins|members|app/users|en/users|accounts)/"
+            r"(confirmation\?confirmation_token|password/edit\?reset_password_token"
+            r"|unlock\?unlock_token)=[A-Za-z0-9_-]{20}",
+            "php-illuminate-auth": r"https://\S+/((reset-password|password/reset)/[0-9a-f]{64}"
+            r"\?email=\S+%40\S+|(verify-email|email/verify)/\d+/[0-9a-f]{40}\?expires=\d{10}"
+            r"&signature=[0-9a-f]{64})",
+        },
+    ),
 }  # fmt: skip
 
 
