@@ -208,9 +208,9 @@ SPECS = {
         },
     ),
     "unseen13": Spec(
-        mails=250, projects=5, languages=25, codes=75, links=80, negatives=85,
+        mails=290, projects=6, languages=25, codes=75, links=100, negatives=105,
         # Horde's reset password (genRandomPassword) and RT's PasswordChange (pronounceable).
-        code_projects=2, link_projects=2, negative_projects=3,
+        code_projects=2, link_projects=3, negative_projects=4,
         scripts=("Cyrillic", "Han", "kana", "Arabic"),
         code_shape=r"[a-z]{5}\d{2}|[a-z]{6,8}",
         code_kinds=(r"[bcdfghjklmnpqrstvwxz][aeiouy][bcdfghjklmnpqrstvwxz][aeiouy]"
@@ -222,6 +222,7 @@ SPECS = {
             "php-illuminate-auth": r"https://\S+/((reset-password|password/reset)/[0-9a-f]{64}"
             r"\?email=\S+%40\S+|(verify-email|email/verify)/\d+/[0-9a-f]{40}\?expires=\d{10}"
             r"&signature=[0-9a-f]{64})",
+            "tt-rss": r"https://\S+/public\.php\?op=forgotpass&hash=[0-9a-f]{40}&login=\S+",
         },
     ),
 }  # fmt: skip
