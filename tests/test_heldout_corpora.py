@@ -225,6 +225,24 @@ SPECS = {
         # zou and django-shop send text and HTML, calibreweb and ihatemoney text only.
         html_only=False,
     ),
+    "unseen13": Spec(
+        mails=290, projects=6, languages=25, codes=75, links=100, negatives=105,
+        # Horde's reset password (genRandomPassword) and RT's PasswordChange (pronounceable).
+        code_projects=2, link_projects=3, negative_projects=4,
+        scripts=("Cyrillic", "Han", "kana", "Arabic"),
+        code_shape=r"[a-z]{5}\d{2}|[a-z]{6,8}",
+        code_kinds=(r"[bcdfghjklmnpqrstvwxz][aeiouy][bcdfghjklmnpqrstvwxz][aeiouy]"
+                    r"[bcdfghjklmnpqrstvwxz]\d{2}", r"[a-z]{6,8}"),
+        link_shapes={
+            "ruby-devise": r"https://\S+/(users|admins|members|app/users|en/users|accounts)/"
+            r"(confirmation\?confirmation_token|password/edit\?reset_password_token"
+            r"|unlock\?unlock_token)=[A-Za-z0-9_-]{20}",
+            "php-illuminate-auth": r"https://\S+/((reset-password|password/reset)/[0-9a-f]{64}"
+            r"\?email=\S+%40\S+|(verify-email|email/verify)/\d+/[0-9a-f]{40}\?expires=\d{10}"
+            r"&signature=[0-9a-f]{64})",
+            "tt-rss": r"https://\S+/public\.php\?op=forgotpass&hash=[0-9a-f]{40}&login=\S+",
+        },
+    ),
 }  # fmt: skip
 
 
