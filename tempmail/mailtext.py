@@ -333,6 +333,11 @@ def _trim_url(url: str) -> str:
         else:
             break
     url = url[:end]
+    # A Markdown link in a text part ("[https://x/reset?t=1](https://x/reset?t=1)"): the URL
+    # ends before the bracket, and what the parentheses hold is the same address again.
+    markdown = url.find("](http")
+    if markdown > 0:
+        url = url[:markdown]
     # A sentence that follows the URL with no space ("...?key=9af27.Thank you"): its first
     # word, capitalized, is not part of the address.
     glued = _GLUED_WORD.search(url)

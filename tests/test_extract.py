@@ -381,11 +381,20 @@ LATER_FLOORS = {
 #   name's line, or right after its word, symbols allowed; a mixed-case value is no word for
 #   being written as itself; an invitation in the subject or the opening asks for the sole
 #   one-use link its clause names signing in by): 1.00.
+# - unseen13 (Debian's Devise, Laravel, Request Tracker, Horde, Whups, Tiny Tiny RSS; 303
+#   mails), measured blind at 71408e9 (the extractor of the unseen11 fixes): codes P 1.00 R
+#   0.506 (81 codes: Request Tracker's pronounceable passwords on the line after "Your new
+#   password is:", Horde's passwords in 12 languages whose word for password was not known),
+#   links P 0.712 R 0.934 (106 links: a Markdown "[url](url)" in Laravel's text part read as
+#   one long URL; Devise served under "/app/" taken for an app store). Then fixed (a password
+#   on its label's next line, small letters allowed; password words in 15 more languages;
+#   labels up to 60 characters; a token is no word for being written as itself; Markdown
+#   links; "/app/" no longer vetoes): 1.00.
 @pytest.mark.parametrize(
     "corpus",
     [
         "unseen3", "unseen4", "unseen5", "unseen6", "unseen7", "unseen8", "unseen9", "unseen10",
-        "unseen11",
+        "unseen11", "unseen13",
     ],
 )  # fmt: skip
 def test_later_corpora_precision_and_recall(corpus: str) -> None:
@@ -1839,3 +1848,52 @@ def test_an_invitation_said_in_the_body_asks_for_its_sign_in_link() -> None:
     # Not invited: a sign-in link in a report is no link to wait for.
     report = text.replace("invited you to share your", "shared the")
     assert flags("Coloc: weekly report", report) == dict.fromkeys(expected, False)
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        # From unseen13 (Request Tracker): a pronounceable password on the line after its
+        # label: small letters alone, and not a word for being written as itself.
+        ("[rt] Password reset", "Your new password is:\n  bodojama\n", ["bodojama"]),
+        # From unseen13 (Horde's catalogs): the password's word in more languages.
+        ("Vaše geslo je bilo ponastavljeno.", "Vaše nove geslo za Horde je: piriv26", ["piriv26"]),
+        (
+            "Jūsų slaptažodis pakeistas",
+            "Jūsų naujas Portalas slaptažodis yra: divuc12",
+            ["divuc12"],
+        ),
+        (
+            "Ο κωδικός σας άλλαξε",
+            "Ο νέος σας κωδικός για Αρχική Σελίδα είναι: kylom26",
+            ["kylom26"],
+        ),
+        # A word on the next line under a label that names no password is no code.
+        ("Welcome", "Your team is:\n  marketing\n", []),
+    ],
+)
+def test_passwords_on_their_label_s_line_or_the_next(
+    subject: str, text: str, expected: list[str]
+) -> None:
+    assert codes_in(text, subject) == expected
+
+
+def test_a_path_under_app_is_no_app_store_link() -> None:
+    # From unseen13 (Devise, served under /app/): the host and an "/app/" path decide nothing.
+    url = "https://intranet.facebook-alumni.example/app/users/confirmation?confirmation_token=FpJzZsUEnBwEPRu9ssPJ"
+    html = (
+        "<p>Welcome kim@example.org!</p><p>You can confirm your account email through the "
+        f'link below:</p><p><a href="{url}">Confirm my account</a></p>'
+    )
+    assert flags("Confirmation instructions", "", html) == {url: True}
+
+
+def test_a_markdown_link_in_a_text_part_is_one_url() -> None:
+    # From unseen13 (Laravel's mail markdown): "[url](url)" in the text part.
+    url = "https://shop.example.org/reset-password/3c93c2af7cfbb4ea4f7e266cbc9cd0936106cfcacab33899769e8ca4035cfad6?email=kim%40example.org"
+    text = (
+        "You are receiving this email because we received a password reset request for your "
+        f"account.\n\nReset Password: {url}\n\nIf you're having trouble clicking the \"Reset "
+        f'Password" button, copy and paste the URL below\ninto your web browser: [{url}]({url})\n'
+    )
+    assert flags("Reset Password Notification", text) == {url: True}

@@ -197,7 +197,11 @@ def is_word(text: str, letters: str) -> bool:
     lowered = letters.lower()
     if any(True for _ in _CODE_WORDS.find(lowered)):
         return True
-    return lowered in text or lowered.capitalize() in text
+    # Written so elsewhere: a token in small letters ("bodojama") is not a word for being
+    # itself.
+    capitalized = lowered.capitalize()
+    written = text.count(lowered) + (text.count(capitalized) if capitalized != lowered else 0)
+    return written > (1 if letters in (lowered, capitalized) else 0)
 
 
 def names_code(word: str) -> bool:

@@ -80,6 +80,10 @@ _COMMAND_KEY = 2.5
 # generators draw from, less those that end a sentence or a URL.
 _VALUE = r"([A-Za-z0-9!#$%&*()+=?@^_~-]{6,80}+)"
 _LABEL_VALUE = re.compile(r":[ \t]*+" + _VALUE + r"[ \t\r]*+$", re.MULTILINE)
+# A password on the line after its label ("Your new password is:" then "  bodojama"): a
+# generator of pronounceable passwords makes it look like a word, so a password's label lets
+# small letters alone count.
+_NEXT_LINE_VALUE = re.compile(r":[ \t\r]*+\n[ \t]*+" + _VALUE + r"[ \t\r]*+$", re.MULTILINE)
 # The same value stated in a sentence that ends with it: "Your temporary password is
 # 4ApG9bJ+emb4" (Cognito's invitation), "the code is PzvnHkLy..." (Sydent).
 _STATED_VALUE = re.compile(
@@ -259,7 +263,7 @@ def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candid
     no other shape takes; worth more when a link of the mail carries the same value, or when
     the line before names the user (a credentials block)."""
     lowered = text.lower()
-    patterns = [_LABEL_VALUE, _STATED_VALUE]
+    patterns = [_LABEL_VALUE, _NEXT_LINE_VALUE, _STATED_VALUE]
     if any(term in lowered for term in PASSWORD_TERMS):
         patterns.append(_PASSWORD_VALUE)
     for pattern in patterns:
@@ -270,15 +274,19 @@ def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candid
                 # The sentence's own last words: "Hello, you are invited! Your password is
                 # ...", "Your username is kim and temporary password is ...".
                 line = max(line, at - 40, *(text.rfind(mark, line, at) + 1 for mark in ".!?"))
-            label = text[line:at].strip(" \t")
-            if not 2 <= len(label) <= 40 or ":" in label:
+            label = text[line:at].strip(" \t\xa0")
+            if not 2 <= len(label) <= 60 or ":" in label:
                 continue
             value = match.group(1)
             core = value.translate(_SYMBOLS)
             if not core or core.isdigit():
                 continue
             mixed = not core.islower() and not core.isupper()
-            if core.isalpha() and (not mixed or is_word(text, core)):
+            # Codes alone on their line are the tokens' and keys' to find; here, passwords.
+            pronounceable = pattern is _NEXT_LINE_VALUE
+            if pronounceable and not _names_password(label):
+                continue
+            if core.isalpha() and (not (mixed or pronounceable) or is_word(text, core)):
                 continue  # a word
             if not names_code(label):
                 continue
@@ -289,9 +297,14 @@ def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candid
             yield _Candidate(value, match.start(1), match.end(1), shape, labelled=True)
 
 
+def _names_password(label: str) -> bool:
+    lowered = label.lower()
+    return any(term in lowered for term in PASSWORD_TERMS)
+
+
 def _after_user_label(text: str, line: int, label: str) -> bool:
     """Whether a password's label ("Password") follows a line labelled with a user name."""
-    if line < 2 or not any(term in label.lower() for term in PASSWORD_TERMS):
+    if line < 2 or not _names_password(label):
         return False
     previous = text[text.rfind("\n", max(0, line - 120), line - 1) + 1 : line - 1]
     name, colon, _ = previous.partition(":")

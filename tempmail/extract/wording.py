@@ -51,7 +51,9 @@ PASSWORD_TERMS = (
     "password", "passwort", "kennwort", "mot de passe", "contraseña", "senha", "palavra-passe",
     "wachtwoord", "hasło", "пароль", "lösenord", "adgangskode", "passord", "salasana", "heslo",
     "jelszó", "şifre", "parola", "parool", "κωδικός", "סיסמה", "كلمة المرور", "密码", "密碼",
-    "パスワード", "비밀번호", "contrasenya", "geslo", "lozinka", "лозинка",
+    "パスワード", "비밀번호", "contrasenya", "geslo", "gesla", "lozink", "лозинк", "parole",
+    "slaptažod", "sandi", "jelsza", "contrasinal", "pasahitz", "salasõn", "šifr", "lykilorð",
+    "fjalëkalim", "cyfrinair",
 )  # fmt: skip
 USER_LABELS = frozenset({
     "username", "user name", "user", "login", "e-mail", "email", "account", "benutzername",
@@ -97,6 +99,9 @@ CODE_HINT_TERMS = (
     "wachtwoord", "hasło", "hasł", "şifre", "parola", "lösenord", "adgangskode", "passord",
     "salasana", "heslo", "jelszó", "κωδικό", "סיסמ", "كلمة المرور", "رمز عبور", "mật khẩu",
     "รหัสผ่าน", "kata sandi", "पासवर्ड", "contrasenya", "parool",
+    # Password in more languages, stems where they inflect ("jelszava", "slaptažodis").
+    "geslo", "gesla", "parole", "slaptažod", "sandi", "jelsza", "lozink", "лозинк",
+    "contrasinal", "pasahitz", "salasõn", "šifr", "lykilorð", "fjalëkalim", "cyfrinair",
 )  # fmt: skip
 # Words that make a nearby number something other than a code: orders, money, phones,
 # addresses, promotions, quantities. The longest term wins, so "zip code" is not read as "code".
@@ -373,8 +378,10 @@ URL_NOT_TERMS = (
     "privacy", "privacidad", "privacidade", "terms", "legal", "impressum", "datenschutz",
     "abmelden", "abbestellen", "desabonnement", "desinscription", "descadastr", "/baja",
     "help", "support", "faq", "docs", "/blog", "/view", "webversion", "web-version",
-    "browser", "itunes", "appstore", "app-store", "/store/apps", "/app/",
+    "browser", "itunes", "appstore", "app-store", "/store/apps",
 )  # fmt: skip
+# (Not "/app/": a site served under that path, "https://example.org/app/users/confirmation?...",
+# sends its confirm links there; an app store's link has no one-use value and says "App Store".)
 # Links to an order, a booking, a ticket or an invoice: a shop's "view or change your order"
 # link carries a secret too, and "確認" (check) or "confirm your order" sit next to it, but
 # it verifies no address. Whole phrases where the bare word has another sense ("in order
