@@ -208,11 +208,12 @@ SPECS = {
         },
     ),
     "unseen12": Spec(
-        mails=420, projects=3, languages=1, codes=64, links=240, negatives=140,
+        mails=450, projects=4, languages=7, codes=56, links=260, negatives=150,
         # create-email only: Notion's login code (four groups of five letters) and Plaid's
-        # 6-digit code. ESP-style HTML (React Email, Handlebars tables, MJML), English only.
-        code_projects=1, link_projects=3, negative_projects=2,
-        scripts=(),
+        # 6-digit code. ESP-style HTML (React Email, Handlebars tables, MJML); NocoBase's
+        # reset mail brings the other languages.
+        code_projects=1, link_projects=4, negative_projects=2,
+        scripts=("Cyrillic", "kana", "Han", "Hangul"),
         code_shape=r"\d{6}|[a-z]{5}(-[a-z]{5}){3}",
         code_kinds=(r"\d{6}", r"[a-z]{5}(-[a-z]{5}){3}"),
         link_shapes={
@@ -223,6 +224,8 @@ SPECS = {
             "constructive-send-email-link": r"https://\S+/(register\?invite_token=[0-9a-f]{96}"
             r"&email=\S+&type=(app|org)|reset-password\?role_id=[0-9a-f-]{36}&reset_token="
             r"[0-9a-f]{96}|verify-email\?email_id=[0-9a-f-]{36}&verification_token=[0-9a-f]{96})",
+            "nocobase-plugin-auth": r"https://\S+/reset-password\?resetToken=eyJ[\w-]+\.eyJ[\w-]+"
+            r"\.[\w-]{43}&name=[\w-]+",
         },
     ),
 }  # fmt: skip
