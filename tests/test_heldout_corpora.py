@@ -243,6 +243,27 @@ SPECS = {
             "tt-rss": r"https://\S+/public\.php\?op=forgotpass&hash=[0-9a-f]{40}&login=\S+",
         },
     ),
+    "unseen12": Spec(
+        mails=450, projects=4, languages=7, codes=56, links=260, negatives=150,
+        # create-email only: Notion's login code (four groups of five letters) and Plaid's
+        # 6-digit code. ESP-style HTML (React Email, Handlebars tables, MJML); NocoBase's
+        # reset mail brings the other languages.
+        code_projects=1, link_projects=4, negative_projects=2,
+        scripts=("Cyrillic", "kana", "Han", "Hangul"),
+        code_shape=r"\d{6}|[a-z]{5}(-[a-z]{5}){3}",
+        code_kinds=(r"\d{6}", r"[a-z]{5}(-[a-z]{5}){3}"),
+        link_shapes={
+            "create-email": r"https://(www\.notion\.so/loginwithemail\?state=[\w-]{22}"
+            r"&token=[0-9a-f]{64}|vercel\.com/teams/invite/[A-Za-z0-9]{24})",
+            "reactioncommerce-email-templates": r"https://(id\.\S+/#/verify-email/[\w-]{43}"
+            r"|\S+/\?resetToken=[0-9a-f]{86}|admin\.\S+/signup)",
+            "constructive-send-email-link": r"https://\S+/(register\?invite_token=[0-9a-f]{96}"
+            r"&email=\S+&type=(app|org)|reset-password\?role_id=[0-9a-f-]{36}&reset_token="
+            r"[0-9a-f]{96}|verify-email\?email_id=[0-9a-f-]{36}&verification_token=[0-9a-f]{96})",
+            "nocobase-plugin-auth": r"https://\S+/reset-password\?resetToken=eyJ[\w-]+\.eyJ[\w-]+"
+            r"\.[\w-]{43}&name=[\w-]+",
+        },
+    ),
 }  # fmt: skip
 
 
