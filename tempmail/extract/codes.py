@@ -67,7 +67,14 @@ _TOKEN = re.compile(
 # Mailing-list managers ask for the key as a command line to send back ("confirm 24fbff48...",
 # Mailman, whose catalogs translate the command: "conferma 789ccbb8..."): a confirm word
 # before it on the line names what the key is.
-_KEY_LINE = re.compile(r"^[ \t]*+(?:(\w{2,12}+) )?+([A-Za-z0-9]{10,80}+)[ \t\r]*+$", re.MULTILINE)
+# Or groups of small letters and digits joined by dashes, as some services draw their login
+# codes ("mqdfb-okusy-qgjpy-qqyfq"): of one length, and not mostly vowels.
+_KEY_LINE = re.compile(
+    r"^[ \t]*+(?:(\w{2,12}+) )?+([A-Za-z0-9]{10,80}+|[a-z0-9]{3,8}+(?:-[a-z0-9]{3,8}+){2,7}+)"
+    r"[ \t\r]*+$",
+    re.MULTILINE,
+)
+_GROUPED_KEY = 1.0
 MAX_KEYS = 4
 # A key that is also a parameter value of one of the mail's links ("...&token=<key>") is
 # the same one-use value offered twice: a link, and a code to type.
@@ -242,7 +249,15 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
     other shape takes; worth more when a link of the mail carries the same value."""
     for match in _KEY_LINE.finditer(text):
         key = match.group(2)
-        if key.isalpha() or _shape(key) is not None:
+        grouped = "-" in key
+        if grouped:
+            # Drawn groups are of one length; digit groups are the tokens' to find.
+            letters = key.replace("-", "")
+            if len(set(map(len, key.split("-")))) > 1 or letters.isdigit():
+                continue
+            if sum(map(letters.count, "aeiou")) > 0.5 * len(letters):
+                continue  # words
+        elif key.isalpha() or _shape(key) is not None:
             continue
         carried = _carries(original, key) or _carries(markup, key)
         # A long number is a key only when a link carries it too (django-nopassword's
@@ -253,7 +268,9 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
         if command and not names_code(command):
             continue
         shape = _COMMAND_KEY if command else _CARRIED_KEY if carried else 0.0
-        yield _Candidate(key, match.start(2), match.end(2), shape)
+        yield _Candidate(
+            key, match.start(2), match.end(2), shape + (_GROUPED_KEY if grouped else 0.0)
+        )
 
 
 def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
