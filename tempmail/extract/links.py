@@ -205,7 +205,7 @@ def collect_links(
             if passed[url] is not occurrence:
                 again.setdefault(url, []).append(occurrence)
     asks = _subject_asks(subject) if not passed and not codes else ""
-    if not asks and not passed and not codes and any(map(_invites, judged_links.values())):
+    if not asks and not passed and not codes and any(map(_invites, _lasts(judged_links))):
         asks = "hint"  # an invitation said in the body, under a subject in another language
     if asks:
         sole = _sole_one_use(judged_links, values, leads=asks == "hint")
@@ -232,6 +232,17 @@ def _subject_asks(subject: str) -> str:
     if "no" in kinds or is_notice(subject):
         return ""
     return "yes" if "yes" in kinds else "hint" if "hint" in kinds else ""
+
+
+def _lasts(links: dict[str, RawLink]) -> Iterable[RawLink]:
+    """The last of the links in each part (HTML, text): what it says before its last link
+    holds what it says before any other (`_opening` reads only the first `OPENING`)."""
+    lasts: dict[int, RawLink] = {}
+    for link in links.values():
+        last = lasts.get(id(link.source))
+        if last is None or link.position > last.position:
+            lasts[id(link.source)] = link
+    return lasts.values()
 
 
 def _invites(link: RawLink) -> bool:
