@@ -270,6 +270,12 @@ def _alt_text(names: list[str], attributes: list[str], opened: int, closed: int)
 
 
 def _attribute(attributes: str, name: str) -> str:
+    # Most anchors start with their href, quoted: read without the pattern.
+    if attributes.startswith(f' {name}="'):
+        close = attributes.find('"', len(name) + 3)
+        if close >= 0:
+            value = attributes[len(name) + 3 : close]
+            return html.unescape(value).strip() if "&" in value else value.strip()
     match = _ATTRIBUTE.search(attributes)
     while match is not None:
         if match.group(1).lower() == name:

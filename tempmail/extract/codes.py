@@ -69,8 +69,10 @@ _TOKEN = re.compile(
 # before it on the line names what the key is.
 # Or groups of small letters and digits joined by dashes, as some services draw their login
 # codes ("mqdfb-okusy-qgjpy-qqyfq"): of one length, and not mostly vowels.
+# Found from the line break before it ("\n" is a literal re skips to at once; "^" is tried at
+# every position): the text is read with a line break put before its first line.
 _KEY_LINE = re.compile(
-    r"^[ \t]*+(?:(\w{2,12}+) )?+([A-Za-z0-9]{10,80}+|[a-z0-9]{3,8}+(?:-[a-z0-9]{3,8}+){2,7}+)"
+    r"\n[ \t]*+(?:(\w{2,12}+) )?+([A-Za-z0-9]{10,80}+|[a-z0-9]{3,8}+(?:-[a-z0-9]{3,8}+){2,7}+)"
     r"[ \t\r]*+$",
     re.MULTILINE,
 )
@@ -247,7 +249,7 @@ def _candidates(text: str) -> Iterator[_Candidate]:
 def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
     """Long random values (letters and digits, 10 to 80) that fill a line, and that no
     other shape takes; worth more when a link of the mail carries the same value."""
-    for match in _KEY_LINE.finditer(text):
+    for match in _KEY_LINE.finditer("\n" + text):
         key = match.group(2)
         grouped = "-" in key
         if grouped:
@@ -268,9 +270,8 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
         if command and not names_code(command):
             continue
         shape = _COMMAND_KEY if command else _CARRIED_KEY if carried else 0.0
-        yield _Candidate(
-            key, match.start(2), match.end(2), shape + (_GROUPED_KEY if grouped else 0.0)
-        )
+        start, end = match.start(2) - 1, match.end(2) - 1  # less the line break put before
+        yield _Candidate(key, start, end, shape + (_GROUPED_KEY if grouped else 0.0))
 
 
 def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
