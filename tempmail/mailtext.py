@@ -165,7 +165,10 @@ class _Page:
         if len(parts) > 3 * MAX_TAGS:
             parts = [*parts[: 3 * MAX_TAGS], ""]  # what follows the last tag looked at is dropped
         texts = parts[0::3]
-        self.names = list(map(str.lower, parts[1::3]))
+        names = parts[1::3]
+        # Lower-cased one by one only when some tag is not written in small letters already.
+        written = "".join(names)
+        self.names = names if written == written.lower() else list(map(str.lower, names))
         self.attributes = parts[2::3]
         self.joined: list[str] = [""] * (len(texts) + len(self.names))
         self.joined[0::2] = texts

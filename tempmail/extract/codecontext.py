@@ -132,8 +132,10 @@ def context_score(words: Words, lowered: str, start: int, end: int) -> float:
     money, phone, address and quantity words when they are nearer than any code word;
     `NAMED` when such a word stands right before it."""
     nearest: dict[str, tuple[int, bool]] = {}
-    for kind, _, word_end in words.before(start, 160):
-        nearest[kind] = (start - word_end, words.same_sentence(word_end, start))
+    # Nearest first, and only the nearest of each kind is placed in its sentence.
+    for kind, _, word_end in reversed(words.before(start, 160)):
+        if kind not in nearest:
+            nearest[kind] = (start - word_end, words.same_sentence(word_end, start))
     before = max(
         _near(
             nearest.get("yes"),

@@ -336,7 +336,7 @@ def _link_values(texts: Iterable[str]) -> list[str]:
     for text in texts:
         if "=" not in text:
             continue
-        for match in islice(_PARAMETER_VALUE.finditer(text), MAX_VALUES * 8):
+        for match in islice(_PARAMETER_VALUE.finditer(text), MAX_VALUES * 3):
             value = match.group(1)
             core = value.replace("-", "").replace("_", "")
             if core.isdigit() if len(core) < 16 else False:
