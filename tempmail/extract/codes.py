@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
+import ahocorasick_rs
+
 from tempmail.extract.codecontext import (
     NAMED,
     Words,
@@ -24,7 +26,13 @@ from tempmail.extract.codecontext import (
     names_code,
     shown_large,
 )
-from tempmail.extract.wording import PASSWORD_TERMS, TECHNICAL_NAMES, USER_LABELS
+from tempmail.extract.wording import (
+    CODE_TERMS,
+    CODE_WORDS,
+    PASSWORD_TERMS,
+    TECHNICAL_NAMES,
+    USER_LABELS,
+)
 from tempmail.mailtext import mask_urls
 from tempmail.reading.normalize import normalize
 
@@ -104,6 +112,10 @@ _SYMBOLS = str.maketrans("", "", "!#$%&*()+=?@^_~-")
 _PASSWORD_VALUE = re.compile(
     "(?i:" + "|".join(map(re.escape, PASSWORD_TERMS)) + r")[ \t]++" + _VALUE + r"(?=[\s.,;!?]|$)"
 )
+_PASSWORD_WORDS = ahocorasick_rs.AhoCorasick(PASSWORD_TERMS)
+# A value stated in a sentence is read only in a text that has a code or password word at all
+# (one automaton pass; the pattern is tried at every space).
+_STATED_WORDS = ahocorasick_rs.AhoCorasick([*CODE_TERMS, *CODE_WORDS, *PASSWORD_TERMS])
 # What a credentials block adds: a password labelled on the line after a user name's label.
 _CREDENTIALS = 1.0
 _LABELLED_KEY = 1.0
@@ -157,7 +169,7 @@ def find_codes(subject: str, bodies: Iterable[str], markup: str = "") -> list[st
             if "\n" in prepared:
                 keys = list(islice(_key_candidates(prepared, text, markup), MAX_KEYS))
             # A label and its value may be all an HTML part's one line says.
-            keys += islice(_label_candidates(prepared, text, markup), MAX_KEYS)
+            keys += islice(_label_candidates(prepared, lowered, text, markup), MAX_KEYS)
             keys += _shown_values(prepared, values)
         if keys:
             # A key read with its label replaces the tokens found inside it ("8C7G" of
@@ -274,15 +286,16 @@ def _key_candidates(text: str, original: str, markup: str) -> Iterator[_Candidat
         yield _Candidate(key, start, end, shape + (_GROUPED_KEY if grouped else 0.0))
 
 
-def _label_candidates(text: str, original: str, markup: str) -> Iterator[_Candidate]:
+def _label_candidates(text: str, lowered: str, original: str, markup: str) -> Iterator[_Candidate]:
     """Random-looking values at the end of a line, after a label's colon or stated in a
     sentence ("... is <value>"), whose label is a code word ("Verification Token", "Your
     temporary password"), or right after a password word ("with password YxYW4GuD"), that
     no other shape takes; worth more when a link of the mail carries the same value, or when
     the line before names the user (a credentials block)."""
-    lowered = text.lower()
-    patterns = [_LABEL_VALUE, _NEXT_LINE_VALUE, _STATED_VALUE]
-    if any(term in lowered for term in PASSWORD_TERMS):
+    patterns = [_LABEL_VALUE, _NEXT_LINE_VALUE]
+    if _STATED_WORDS.find_matches_as_indexes(lowered):
+        patterns.append(_STATED_VALUE)
+    if _PASSWORD_WORDS.find_matches_as_indexes(lowered):
         patterns.append(_PASSWORD_VALUE)
     for pattern in patterns:
         for match in pattern.finditer(text):
