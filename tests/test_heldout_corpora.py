@@ -225,6 +225,20 @@ SPECS = {
         # zou and django-shop send text and HTML, calibreweb and ihatemoney text only.
         html_only=False,
     ),
+    "unseen14": Spec(
+        mails=430, projects=4, languages=9, codes=36, links=240, negatives=140,
+        # LinOTP only: the e-mail token's HMAC OTP (6 or 8 digits).
+        code_projects=1, link_projects=3, negative_projects=2,
+        scripts=("Cyrillic", "Han"),
+        code_shape=r"\d{6}|\d{8}",
+        code_kinds=(r"\d{6}", r"\d{8}"),
+        link_shapes={
+            "moin": r"https://\S+/\+(recoverpass|verifyemail)\?username=\w+&token=\d{10}-[0-9a-f]{64}",
+            "reviewboard": r"https://\S+/account/reset/[\w-]+/[0-9a-z]+-[0-9a-f]{32}/",
+            "flaskbb": r"https://\S+/auth/(reset-password|activate/confirm)/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{86}",
+        },
+        html_only=False,
+    ),
     "unseen13": Spec(
         mails=290, projects=6, languages=25, codes=75, links=100, negatives=105,
         # Horde's reset password (genRandomPassword) and RT's PasswordChange (pronounceable).
