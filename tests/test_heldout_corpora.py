@@ -278,6 +278,22 @@ SPECS = {
             r"\.[\w-]{43}&name=[\w-]+",
         },
     ),
+    "unseen15": Spec(
+        mails=195, projects=4, languages=1, codes=24, links=100, negatives=62,
+        # LinOTP only: its e-mail token's HOTP value (6 digits by default, 8 when so enrolled),
+        # the whole default mail body. NocoDB sends HTML-only React Email; English only.
+        code_projects=1, link_projects=3, negative_projects=2,
+        scripts=(),
+        code_shape=r"\d{6}|\d{8}",
+        code_kinds=(r"\d{6}", r"\d{8}"),
+        link_shapes={
+            "nocodb": r"https://\S+/(auth/password/reset/|email/validate/|dashboard#/signup/)"
+            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+            "accounts-js": r"https://\S+/(verify-email|reset-password|enroll-account|magiclink)/"
+            r"[0-9a-f]{86}",
+            "strapi-plugin-passwordless": r"https://\S+\?loginToken=[\w-]{20}",
+        },
+    ),
 }  # fmt: skip
 
 
