@@ -396,11 +396,15 @@ LATER_FLOORS = {
 #   on its label's next line, small letters allowed; password words in 15 more languages;
 #   labels up to 60 characters; a token is no word for being written as itself; Markdown
 #   links; "/app/" no longer vetoes): 1.00.
+# - unseen14 (moin, Review Board, FlaskBB, LinOTP; 452 mails), measured blind at 112becc:
+#   codes and links precision and recall 1.00 (40 codes, 262 links), with no change since.
+#   unseen15 (accounts-js, strapi-plugin-passwordless, and NocoDB and LinOTP dropped after
+#   measuring; 202 mails) was 1.00 blind too; the 76 mails kept are too few for this test.
 @pytest.mark.parametrize(
     "corpus",
     [
         "unseen3", "unseen4", "unseen5", "unseen6", "unseen7", "unseen8", "unseen9", "unseen10",
-        "unseen11", "unseen12", "unseen13",
+        "unseen11", "unseen12", "unseen13", "unseen14",
     ],
 )  # fmt: skip
 def test_later_corpora_precision_and_recall(corpus: str) -> None:
