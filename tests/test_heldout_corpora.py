@@ -296,6 +296,21 @@ SPECS = {
         },
         html_only=False,
     ),
+    "unseen16": Spec(
+        mails=290, projects=4, languages=13, codes=88, links=105, negatives=95,
+        # django-drf-otp's 6-digit TOTP code (English only: its one catalog, tr, is empty) and
+        # trytond's 8-character temporary password (9 languages).
+        code_projects=2, link_projects=2, negative_projects=1,
+        scripts=("Cyrillic", "Han"),
+        code_shape=r"\d{6}|[A-Za-z0-9]{8}",
+        code_kinds=(r"\d{6}", r"[A-Za-z0-9]{8}"),
+        link_shapes={
+            "django-comments-xtd": r"http://\S+/comments/confirm/\.?[\w-]+\.[\w-]{27}/",
+            "django-magicauth": r"https://\S+/chargement/code/[0-9a-f]{40}/\?next=\S*",
+        },
+        http_kinds=frozenset({"django-comments-xtd: confirmation_request"}),
+        text_only=False,
+    ),
 }  # fmt: skip
 
 
