@@ -311,6 +311,16 @@ SPECS = {
         http_kinds=frozenset({"django-comments-xtd: confirmation_request"}),
         text_only=False,
     ),
+    "unseen17": Spec(
+        mails=90, projects=4, languages=18, codes=50, links=0, negatives=38,
+        # Temporary passwords only (DAViCal/AWL 8 of 70 characters, LAM 12 of 65): no project
+        # here mails a verification link; Hiki's and SOGo's notices are the negatives.
+        code_projects=2, link_projects=0, negative_projects=2,
+        scripts=("Cyrillic", "kana", "Han", "Arabic", "Hebrew"),
+        code_shape=r"[A-Za-z0-9+#.=*%@_-]{8}|[A-Za-z0-9._-]{12}",
+        code_kinds=(r"[A-Za-z0-9+#.=*%@-]{8}", r"[A-Za-z0-9._-]{12}"),
+        html_only=False,
+    ),
 }  # fmt: skip
 
 
