@@ -195,7 +195,19 @@ class _Page:
         anchors = _anchors(self.raw, self.joined, self.names, self.attributes)
         if "://" not in self.raw:
             return anchors
-        return merge(anchors, bare_links(self.raw), key=_document_order)
+        return _outside_anchors(merge(anchors, bare_links(self.raw), key=_document_order))
+
+
+def _outside_anchors(links: Iterator[RawLink]) -> Iterator[RawLink]:
+    """Written-out URLs but those that are an anchor's own text: a template that shows a long
+    address shortened ("https://x/comments/confirm/.eJxVkL9...") links the whole of it."""
+    shown_until = -1
+    for link in links:
+        if link.anchor:
+            shown_until = link.end
+            yield link
+        elif link.position >= shown_until:
+            yield link
 
 
 def _document_order(link: RawLink) -> tuple[int, bool]:

@@ -29,6 +29,7 @@ from tempmail.extract.codecontext import (
 from tempmail.extract.wording import (
     CODE_TERMS,
     CODE_WORDS,
+    PASSWORD_ADJECTIVES,
     PASSWORD_TERMS,
     TECHNICAL_NAMES,
     USER_LABELS,
@@ -57,7 +58,11 @@ _BEFORE, _AFTER = 160, 60
 
 # An address is found from its "@" (a pattern that starts with the local part would be
 # tried at every position of the text), then its local part is taken from just before it.
-_EMAIL_DOMAIN = re.compile(r"@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
+# A domain ends with a top-level label of letters (or an IDN's "xn--"): "a@d.A6+9" is a
+# generated password, not an address.
+_EMAIL_DOMAIN = re.compile(
+    r"@[\w-]{1,63}+(?:\.[\w-]{1,63})*\.(?:[^\W\d_]{2,63}|xn--[A-Za-z0-9-]{1,59})(?![\w-])"
+)
 _LOCAL_PART = re.compile(r"[\w.+-]{1,64}+$")
 # A token with a digit, or an upper-case word or group of words of letters only: RFC 8628
 # user codes ("HZNZ-GDWH") and letter codes ("KXQMZT") have no digit.
@@ -95,22 +100,29 @@ _COMMAND_KEY = 2.5
 # Found from its colon (re skips to the next ":" quickly), the label read back to its line's start.
 # A generated password has symbols too ("4ApG9bJ+emb4", "o@p1aNHx6o8s"): the ones password
 # generators draw from, less those that end a sentence or a URL.
-_VALUE = r"([A-Za-z0-9!#$%&*()+=?@^_~-]{6,80}+)"
-_LABEL_VALUE = re.compile(r":[ \t]*+" + _VALUE + r"[ \t\r]*+$", re.MULTILINE)
+# A full stop inside counts ("nYvle-Ri.3p5", LDAP Account Manager); one at the end is the
+# sentence's (the pattern backtracks at most 80 characters, from a colon or a word).
+_VALUE = r"([A-Za-z0-9!#$%&*()+=?@^_~.-]{5,79}[A-Za-z0-9!#$%&*()+=?@^_~-])"
+# After a label the value fills the rest of its line, a final full stop included ("O#Ca-7s.").
+_LINE_VALUE = r"([A-Za-z0-9!#$%&*()+=?@^_~.-]{6,80}+)"
+_LABEL_VALUE = re.compile(r":[ \t]*+" + _LINE_VALUE + r"[ \t\r]*+$", re.MULTILINE)
 # A password on the line after its label ("Your new password is:" then "  bodojama"): a
 # generator of pronounceable passwords makes it look like a word, so a password's label lets
 # small letters alone count.
-_NEXT_LINE_VALUE = re.compile(r":[ \t\r]*+\n[ \t]*+" + _VALUE + r"[ \t\r]*+$", re.MULTILINE)
+_NEXT_LINE_VALUE = re.compile(r":[ \t\r]*+\n[ \t]*+" + _LINE_VALUE + r"[ \t\r]*+$", re.MULTILINE)
 # The same value stated in a sentence that ends with it: "Your temporary password is
 # 4ApG9bJ+emb4" (Cognito's invitation), "the code is PzvnHkLy..." (Sydent).
 _STATED_VALUE = re.compile(
     r" (?:is|lautet|ist|est|es|é|è|är|er|on|jest|je) " + _VALUE + r"[.!]?[ \t\r]*+$", re.MULTILINE
 )
-_SYMBOLS = str.maketrans("", "", "!#$%&*()+=?@^_~-")
+_SYMBOLS = str.maketrans("", "", "!#$%&*()+=?@^_~.-")
 # A value right after a password word, in a sentence ("use username kim with password
 # YxYW4GuD to sign in", django-SHOP).
+# The word may be inflected ("hasła", "geslom") and followed by an adjective.
 _PASSWORD_VALUE = re.compile(
-    "(?i:" + "|".join(map(re.escape, PASSWORD_TERMS)) + r")[ \t]++" + _VALUE + r"(?=[\s.,;!?]|$)"
+    "(?i:" + "|".join(map(re.escape, PASSWORD_TERMS)) + r")[^\W\d_]*+"
+    "(?:[ \t]++(?i:" + "|".join(map(re.escape, PASSWORD_ADJECTIVES)) + r"))?+"
+    r"[ \t]++" + _VALUE + r"(?=[\s.,;!?]|$)"
 )
 _PASSWORD_WORDS = ahocorasick_rs.AhoCorasick(PASSWORD_TERMS)
 # A value stated in a sentence is read only in a text that has a code or password word at all
@@ -312,7 +324,8 @@ def _label_candidates(text: str, lowered: str, original: str, markup: str) -> It
             core = value.translate(_SYMBOLS)
             if not core or core.isdigit():
                 continue
-            mixed = not core.islower() and not core.isupper()
+            # Mixed case is a capital after the first letter: "Intranet" is a word.
+            mixed = not core.isupper() and any(map(str.isupper, core[1:]))
             # Codes alone on their line are the tokens' and keys' to find; here, passwords.
             pronounceable = pattern is _NEXT_LINE_VALUE
             if pronounceable and not _names_password(label):

@@ -396,6 +396,8 @@ def _url_kinds(path: str) -> frozenset[str]:
     sign-in link that returns to the settings page, while a tracker's "/r?u=https://x/
     unsubscribe" is the unsubscribe link it wraps."""
     found = list(_URL_WORDS.find(path))
+    if any(kind == "no" for kind, _, _ in found):
+        found = _outside_tokens(path, found)
     query = path.find("?")
     if query < 0:
         return frozenset(kind for kind, _, _ in found)
@@ -404,6 +406,21 @@ def _url_kinds(path: str) -> frozenset[str]:
     if own - {"no"}:
         asked.discard("no")
     return frozenset(own | asked)
+
+
+def _outside_tokens(path: str, found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """The words found, less the negative ones inside a random token ("faq" in
+    ".eJxVkD1LA0EQhhMUkru...FaQ..."): a word at a token's start ("unsubscribe_8f7a...") stays."""
+    inside = [
+        (match.start(), match.end())
+        for match in _URL_TOKEN.finditer(path)
+        if not match.group().replace("-", "").replace("_", "").isalpha()
+    ]
+    return [
+        (kind, start, end)
+        for kind, start, end in found
+        if kind != "no" or not any(first < start and end <= last for first, last in inside)
+    ]
 
 
 _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})++")

@@ -51,9 +51,17 @@ PASSWORD_TERMS = (
     "password", "passwort", "kennwort", "mot de passe", "contraseña", "senha", "palavra-passe",
     "wachtwoord", "hasło", "пароль", "lösenord", "adgangskode", "passord", "salasana", "heslo",
     "jelszó", "şifre", "parola", "parool", "κωδικός", "סיסמה", "كلمة المرور", "密码", "密碼",
-    "パスワード", "비밀번호", "contrasenya", "geslo", "gesla", "lozink", "лозинк", "parole",
+    "パスワード", "비밀번호", "contrasenya", "gesl", "hasł", "lozink", "лозинк", "parole",
     "slaptažod", "sandi", "jelsza", "contrasinal", "pasahitz", "salasõn", "šifr", "lykilorð",
     "fjalëkalim", "cyfrinair",
+)  # fmt: skip
+# What a password word may be followed by before its value, in languages that put the
+# adjective after the noun ("mot de passe temporaire Pxfg0MRm", "contraseña temporal ...").
+PASSWORD_ADJECTIVES = (
+    "temporaire", "provisoire", "temporal", "provisional", "temporária", "temporário",
+    "provisória", "provisório", "temporanea", "provvisoria", "temporaneo", "tijdelijk",
+    "tijdelijke", "temporar", "temporară", "temporal", "tymczasowe", "dočasné", "začasno",
+    "privremena", "privremenu", "привремена", "временный", "тимчасовий", "temporaria",
 )  # fmt: skip
 USER_LABELS = frozenset({
     "username", "user name", "user", "login", "e-mail", "email", "account", "benutzername",
@@ -100,7 +108,7 @@ CODE_HINT_TERMS = (
     "salasana", "heslo", "jelszó", "κωδικό", "סיסמ", "كلمة المرور", "رمز عبور", "mật khẩu",
     "รหัสผ่าน", "kata sandi", "पासवर्ड", "contrasenya", "parool",
     # Password in more languages, stems where they inflect ("jelszava", "slaptažodis").
-    "geslo", "gesla", "parole", "slaptažod", "sandi", "jelsza", "lozink", "лозинк",
+    "gesl", "parole", "slaptažod", "sandi", "jelsza", "lozink", "лозинк",
     "contrasinal", "pasahitz", "salasõn", "šifr", "lykilorð", "fjalëkalim", "cyfrinair",
 )  # fmt: skip
 # Words that make a nearby number something other than a code: orders, money, phones,
