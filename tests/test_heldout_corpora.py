@@ -321,6 +321,21 @@ SPECS = {
         code_kinds=(r"[A-Za-z0-9+#.=*%@-]{8}", r"[A-Za-z0-9._-]{12}"),
         html_only=False,
     ),
+    "unseen19": Spec(
+        mails=150, projects=1, languages=1, codes=28, links=95, negatives=50,
+        # Stack Auth only (deadline-bound, English only): its magic-link OTP (6 upper-case
+        # Crockford base32) and code= links; receipts, failed payments, sign-in invitations are
+        # the negatives. Every mail is multipart (HTML and text), as Stack sends it.
+        code_projects=1, link_projects=1, negative_projects=1,
+        scripts=(),
+        code_shape=r"[0-9A-Z]{6}",
+        code_kinds=(r"[0-9A-Z]{6}",),
+        link_shapes={
+            "stack-auth": r"https://\S+/handler/(email-verification|password-reset|magic-link-callback|team-invitation)\?code=[0-9a-z]{45}",
+        },
+        html_only=False,
+        text_only=False,
+    ),
 }  # fmt: skip
 
 
