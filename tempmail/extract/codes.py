@@ -495,13 +495,24 @@ def _is_year(digits: str) -> bool:
     return len(digits) == 4 and digits[:2] in ("19", "20")
 
 
+def _in_shouted_line(text: str, start: int, end: int) -> bool:
+    """Whether letters stand among three or more words in capitals on their line: a heading
+    written in capitals ("VERIFY YOUR EMAIL AT HARBOR CRM"), whose words are no codes."""
+    line_start = text.rfind("\n", max(0, start - 200), start) + 1
+    line_end = text.find("\n", end, end + 200)
+    words = text[line_start : line_end if line_end >= 0 else end + 200].split()
+    return sum(word.isupper() and word.isalpha() for word in words) >= 3
+
+
 def _score(text: str, lowered: str, words: Words, candidate: _Candidate, announced: float) -> float:
     """How likely the candidate is the message's one-time code: its shape, the words around
     it and where it stands (alone on its line, or as the value after a label's colon)."""
     start, end = candidate.start, candidate.end
     if is_excluded(text, lowered, start, end):
         return float("-inf")
-    if candidate.code.isalpha() and is_word(text, candidate.code):
+    if candidate.code.isalpha() and (
+        is_word(text, candidate.code) or _in_shouted_line(text, start, end)
+    ):
         return float("-inf")
     score = candidate.shape + context_score(words, lowered, start, end)
     if alone_on_line(text, start, end):
