@@ -321,6 +321,19 @@ SPECS = {
         code_kinds=(r"[A-Za-z0-9+#.=*%@-]{8}", r"[A-Za-z0-9._-]{12}"),
         html_only=False,
     ),
+    "unseen18": Spec(
+        mails=100, projects=1, languages=12, codes=0, links=65, negatives=34,
+        # Indico only, and it mails no code: its verification links carry an itsdangerous
+        # token (registration, identity linking, password reset) or a uuid4 (address change).
+        code_projects=0, link_projects=1, negative_projects=1,
+        scripts=("Cyrillic", "Han"),
+        code_shape=r"(?!)",
+        link_shapes={
+            "indico": r"https://\S+/(register/\w+\?token=|login/\w+/link-account\?token="
+            r"|reset-password/\?token=|user/emails/verify/)[\w.-]+",
+        },
+        html_only=False,
+    ),
 }  # fmt: skip
 
 
