@@ -336,6 +336,20 @@ SPECS = {
         html_only=False,
         text_only=False,
     ),
+    "unseen18": Spec(
+        mails=235, projects=2, languages=25, codes=0, links=150, negatives=85,
+        # Indico and MediaGoblin mail no code: their verification links carry itsdangerous
+        # tokens (Indico's address-change link a uuid4); MediaGoblin's bodies are translated.
+        code_projects=0, link_projects=2, negative_projects=2,
+        scripts=("Cyrillic", "kana", "Han", "Arabic", "Hebrew", "Hangul"),
+        code_shape=r"(?!)",
+        link_shapes={
+            "indico": r"https://\S+/(register/\w+\?token=|login/\w+/link-account\?token="
+            r"|reset-password/\?token=|user/emails/verify/)[\w.-]+",
+            "mediagoblin": r"https://\S+/(auth|edit)/(verify_email|forgot_password/verify)/\?token=[\w.-]+",
+        },
+        html_only=False,
+    ),
 }  # fmt: skip
 
 
