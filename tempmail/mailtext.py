@@ -235,7 +235,7 @@ def _shown_segments(markup: str) -> Iterator[str]:
             if 0 <= at < position:
                 nexts[opener] = lowered.find(opener, position)
         first = min((at for at in nexts.values() if at >= 0), default=-1)
-        match = None if first < 0 else _HIDDEN_START.search(markup, max(first, position))
+        match = None if first < 0 else _HIDDEN_START.search(markup, first)
         if match is None:
             yield markup[position:]
             return

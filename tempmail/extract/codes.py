@@ -342,8 +342,7 @@ def _label_candidates(text: str, lowered: str, original: str, markup: str) -> It
 
 
 def _names_password(label: str) -> bool:
-    lowered = label.lower()
-    return any(term in lowered for term in PASSWORD_TERMS)
+    return bool(_PASSWORD_WORDS.find_matches_as_indexes(label.lower()))
 
 
 def _after_user_label(text: str, line: int, label: str) -> bool:
@@ -365,7 +364,7 @@ def _link_values(texts: Iterable[str]) -> list[str]:
         for match in islice(_PARAMETER_VALUE.finditer(text), MAX_VALUES * 3):
             value = match.group(1)
             core = value.replace("-", "").replace("_", "")
-            if core.isdigit() if len(core) < 16 else False:
+            if len(core) < 16 and core.isdigit():
                 continue
             if core.isalpha() and (core.islower() or core.isupper()):
                 continue

@@ -196,7 +196,7 @@ def collect_links(
             shown[url] = occurrence.url
         if not texts.get(url):
             texts[url] = occurrence.text
-        if url not in passed and judged < MAX_JUDGED and len(passed) < MAX_VERIFICATION:
+        if url not in passed and not done:
             judged += 1
             judged_links.setdefault(url, occurrence)
             if _is_verification(occurrence, values):
